@@ -1,0 +1,134 @@
+/**
+ * The request filter (seed 001 §5.1): the first stage every message meets. It refuses what is
+ * not valid MCP (unknown methods, missing routing parameters, excessive nesting, names that
+ * belong to no server) and applies each server's tool allow/deny list, both when a tool is
+ * called and when tools are listed (denied tools are hidden, not just refused).
+ *
+ * Message size is bounded earlier, by the transports, which must not buffer an oversized
+ * message to begin with; they report it under this stage's rule `request-filter.too-large`.
+ */
+import type { ServerPolicy } from '../config/config.ts';
+import { decision } from '../pipeline/decision.ts';
+import { PASS, type Stage, type StageContext, type StageResult } from '../pipeline/stage.ts';
+import { exceedsDepth, ErrorCode } from '../protocol/jsonrpc.ts';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, SERVER_NOTIFICATIONS, SERVER_REQUESTS } from '../protocol/methods.ts';
+import { compileGlobs, type GlobList } from './globs.ts';
+
+export const REQUEST_FILTER = 'request-filter';
+
+export interface RequestFilterOptions {
+  readonly maxDepth: number;
+  /** Policy per upstream server name. */
+  readonly policies: ReadonlyMap<string, ServerPolicy>;
+}
+
+interface CompiledToolPolicy {
+  readonly allow: GlobList | undefined;
+  readonly deny: GlobList;
+}
+
+type Obj = Record<string, unknown>;
+
+export function requestFilter(options: RequestFilterOptions): Stage {
+  if (!Number.isInteger(options.maxDepth) || options.maxDepth < 2) throw new Error('request-filter: maxDepth must be an integer of at least 2');
+  const tools = new Map<string, CompiledToolPolicy>();
+  for (const [server, policy] of options.policies) {
+    tools.set(server, {
+      allow: policy.tools.allow === undefined ? undefined : compileGlobs(policy.tools.allow),
+      deny: compileGlobs(policy.tools.deny),
+    });
+  }
+  const maxDepth = options.maxDepth;
+
+  /** Why a tool is not available on a server, or undefined if it is. */
+  function toolRefusal(server: string, tool: string): { rule: string; reason: string; evidence: Obj } | undefined {
+    const policy = tools.get(server);
+    if (!policy) return undefined;
+    const denied = policy.deny.matches(tool);
+    if (denied !== undefined) {
+      return { rule: 'request-filter.tool-denied', reason: `tool "${tool}" on server "${server}" is denied by policy (matches "${denied}")`, evidence: { server, tool, pattern: denied } };
+    }
+    if (policy.allow && policy.allow.matches(tool) === undefined) {
+      return { rule: 'request-filter.tool-not-allowed', reason: `tool "${tool}" on server "${server}" is not in the policy's allow list`, evidence: { server, tool } };
+    }
+    return undefined;
+  }
+
+  const deny = (rule: string, reason: string, evidence: Obj, code?: number): StageResult => ({
+    effect: 'reject',
+    decision: decision('deny', REQUEST_FILTER, 'request-control', rule, reason, evidence, code),
+  });
+
+  return {
+    name: REQUEST_FILTER,
+    layer: 'request-control',
+    scope: { methods: '*', directions: ['client-to-server', 'server-to-client'] },
+    evaluate: function requestFilterStage(ctx: StageContext): StageResult {
+      const message = ctx.frame.message as unknown as Obj;
+      if (exceedsDepth(message, maxDepth)) {
+        return deny('request-filter.too-deep', `the message nests deeper than ${maxDepth} levels`, { maxDepth }, ErrorCode.InvalidRequest);
+      }
+      if (ctx.kind === 'request' || ctx.kind === 'notification') {
+        const known =
+          ctx.direction === 'client-to-server'
+            ? ctx.kind === 'request' ? ctx.method in CLIENT_REQUESTS : CLIENT_NOTIFICATIONS.has(ctx.method)
+            : ctx.kind === 'request' ? SERVER_REQUESTS.has(ctx.method) : SERVER_NOTIFICATIONS.has(ctx.method);
+        if (!known) return deny('request-filter.unknown-method', `method "${ctx.method}" is not part of MCP`, { method: ctx.method }, ErrorCode.MethodNotFound);
+      }
+      if (ctx.direction === 'client-to-server' && ctx.kind === 'request') return checkClientRequest(ctx, message);
+      if (ctx.direction === 'server-to-client' && ctx.kind === 'result' && ctx.method === 'tools/list' && ctx.server !== undefined) {
+        return hideTools(ctx.server, message);
+      }
+      return PASS;
+    },
+  };
+
+  function checkClientRequest(ctx: StageContext, message: Obj): StageResult {
+    const params = message.params as Obj | undefined;
+    const route = CLIENT_REQUESTS[ctx.method]!;
+    const need = (field: string, what: string): StageResult | undefined =>
+      typeof params?.[field] === 'string' ? undefined : deny('request-filter.invalid-params', `${ctx.method} needs a string "${field}" (${what})`, { method: ctx.method, field }, ErrorCode.InvalidParams);
+    let missing: StageResult | undefined;
+    if (route.kind === 'by-name') missing = need('name', route.capability === 'tools' ? 'the tool to call' : 'the prompt to get');
+    else if (route.kind === 'by-uri') missing = need('uri', 'the resource');
+    else if (route.kind === 'by-ref') {
+      const ref = params?.ref as Obj | undefined;
+      if (!ref || (typeof ref.name !== 'string' && typeof ref.uri !== 'string')) {
+        missing = deny('request-filter.invalid-params', 'completion/complete needs a "ref" naming a prompt or resource', { method: ctx.method, field: 'ref' }, ErrorCode.InvalidParams);
+      }
+    }
+    if (missing) return missing;
+    if (route.kind === 'by-name' || route.kind === 'by-uri' || route.kind === 'by-ref') {
+      if (ctx.server === undefined) {
+        const name = String(params?.name ?? params?.uri ?? (params?.ref as Obj | undefined)?.name ?? (params?.ref as Obj | undefined)?.uri);
+        return deny('request-filter.unknown-target', `no server behind this gateway offers "${name}"`, { method: ctx.method, name }, ErrorCode.InvalidParams);
+      }
+    }
+    if (ctx.method === 'tools/call' && ctx.server !== undefined && ctx.target !== undefined) {
+      const refusal = toolRefusal(ctx.server, ctx.target);
+      if (refusal) return deny(refusal.rule, refusal.reason, refusal.evidence);
+    }
+    return PASS;
+  }
+
+  function hideTools(server: string, message: Obj): StageResult {
+    const result = message.result as Obj | undefined;
+    const list = result?.tools;
+    if (!Array.isArray(list) || !tools.has(server)) return PASS;
+    const hidden: string[] = [];
+    const kept = list.filter((tool) => {
+      const name = (tool as Obj | null)?.name;
+      if (typeof name === 'string' && toolRefusal(server, name)) {
+        hidden.push(name);
+        return false;
+      }
+      return true;
+    });
+    if (hidden.length === 0) return PASS;
+    return {
+      effect: 'mutate',
+      message: { ...message, result: { ...result, tools: kept } } as never,
+      decision: decision('transform', REQUEST_FILTER, 'request-control', 'request-filter.tools-hidden', `${hidden.length} tool(s) of server "${server}" hidden by policy`, { server, hidden }),
+    };
+  }
+}

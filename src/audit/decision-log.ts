@@ -1,0 +1,67 @@
+/**
+ * The minimal decision record: one JSON line per decision, to stderr or a file. It stands in
+ * for the tamper-evident audit trail (seed 001 §7) until that layer replaces it; the record's
+ * fields are a subset of the spec's FlowRecord so the replacement can keep them.
+ *
+ * Writes go through the stream's own buffer and never block the message path.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DecisionLogConfig } from '../config/config.ts';
+import type { Decision } from '../pipeline/decision.ts';
+import type { Verdict } from '../pipeline/pipeline.ts';
+import type { Direction } from '../pipeline/stage.ts';
+import type { JsonRpcId, MessageKind } from '../protocol/jsonrpc.ts';
+import type { Logger } from '../util/logger.ts';
+
+export interface DecisionRecord {
+  readonly session: string;
+  readonly direction: Direction;
+  readonly kind: MessageKind;
+  readonly method: string;
+  /** The id as the sending peer wrote it. */
+  readonly id?: JsonRpcId | null;
+  readonly server?: string;
+  readonly target?: string;
+  readonly verdict: Verdict;
+  readonly decisions: readonly Decision[];
+}
+
+export interface DecisionRecorder {
+  record(entry: DecisionRecord): void;
+  close(): Promise<void>;
+}
+
+export const noRecorder: DecisionRecorder = { record() {}, close: async () => {} };
+
+export function createDecisionLog(config: DecisionLogConfig, logger: Logger, stderr: NodeJS.WritableStream = process.stderr): DecisionRecorder {
+  if (config.sink === 'off') return noRecorder;
+  let stream: WriteStream | undefined;
+  let out: NodeJS.WritableStream = stderr;
+  if (config.sink === 'file') {
+    mkdirSync(dirname(config.path!), { recursive: true });
+    stream = createWriteStream(config.path!, { flags: 'a', mode: 0o600 });
+    let warned = false;
+    stream.on('error', (error) => {
+      if (!warned) logger.error('decision log write failed; decisions are no longer recorded to the file', { path: config.path, error: error.message });
+      warned = true;
+    });
+    out = stream;
+  }
+  const onlyDenials = config.include === 'denials';
+  let seq = 0;
+  return {
+    record(entry) {
+      if (onlyDenials && entry.verdict === 'allow') return;
+      seq++;
+      const line = JSON.stringify({ type: 'guardrail.decision', time: new Date().toISOString(), seq, ...entry });
+      out.write(`${line}\n`);
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!stream) return resolve();
+        stream.end(() => resolve());
+      });
+    },
+  };
+}

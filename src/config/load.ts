@@ -1,0 +1,375 @@
+/**
+ * Loading `guardrail.yaml` in three steps, returning every problem at once:
+ *   1. schema parse: YAML (or JSON) → `${VAR}` interpolation → zod, each issue placed at its
+ *      file, line and column;
+ *   2. normalise: profiles resolved, units converted, defaults filled, paths made absolute;
+ *   3. cross-field rules: names against the separator, listeners, globs that cannot match.
+ * Nothing here runs per message; what the gateway evaluates later is already compiled.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document } from 'yaml';
+import type { ZodError } from 'zod';
+import { compileGlobs } from '../access/globs.ts';
+import type {
+  DecisionLogConfig,
+  GatewayConfig,
+  HttpListenerConfig,
+  Limits,
+  ListenerConfig,
+  ServerPolicy,
+  UpstreamConfig,
+} from './config.ts';
+import { interpolate, type InterpolationError } from './interpolate.ts';
+import { BUILTIN_PROFILES } from './profiles.ts';
+import { configSchema, type RawConfig, type RawProfile, type RawUpstream } from './schema.ts';
+import { parseByteSize, parseDuration } from './units.ts';
+
+export interface ConfigIssue {
+  readonly severity: 'error' | 'warning';
+  /** Dotted path in the file, e.g. `upstreams.fs.command`. */
+  readonly path: string;
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly config: GatewayConfig; readonly warnings: readonly ConfigIssue[] }
+  | { readonly ok: false; readonly errors: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
+
+export interface LoadOptions {
+  /** The file the text came from; relative paths in it resolve against its directory. */
+  readonly source?: string;
+  /** Directory relative paths resolve against when there is no file (default: cwd). */
+  readonly baseDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Applied to the parsed document before it is checked (the CLI's overrides). */
+  readonly transform?: (raw: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}:${issue.column ?? 1}` : ''}: ` : '';
+  return `${where}${issue.severity}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`;
+}
+
+export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'source'> = {}): Promise<LoadResult> {
+  const source = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return { ok: false, errors: [{ severity: 'error', path: '', message: `cannot read config: ${reason}`, file: source }], warnings: [] };
+  }
+  return parseConfigText(text, { ...options, source });
+}
+
+/** Steps 1–3 on config text (YAML or JSON). */
+export function parseConfigText(text: string, options: LoadOptions = {}): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = locator(doc, lineCounter, options.source);
+  const errors: ConfigIssue[] = [];
+  for (const e of doc.errors) {
+    const pos = lineCounter.linePos(e.pos[0]);
+    errors.push({ severity: 'error', path: '', message: e.message.split('\n')[0]!, file: options.source, line: pos.line, column: pos.col });
+  }
+  if (errors.length > 0) return { ok: false, errors, warnings: [] };
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  return checkConfig(options.transform ? options.transform(raw) : raw, { ...options, locate });
+}
+
+/** Steps 1–3 on a config value built in code (the CLI's flags, the embedding API). */
+export function checkConfig(
+  value: unknown,
+  options: LoadOptions & { locate?: (path: (string | number)[]) => Pick<ConfigIssue, 'file' | 'line' | 'column'> } = {},
+): LoadResult {
+  const locate = options.locate ?? (() => ({}));
+  const issue = (severity: ConfigIssue['severity'], path: (string | number)[], message: string): ConfigIssue => ({
+    severity,
+    path: path.join('.'),
+    message,
+    ...locate(path),
+  });
+  const errors: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+
+  // Step 1: interpolation, then the schema.
+  const interpolationErrors: InterpolationError[] = [];
+  const interpolated = interpolate(value, options.env ?? process.env, interpolationErrors);
+  for (const e of interpolationErrors) errors.push(issue('error', e.path, e.message));
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    errors.push(...zodIssues(parsed.error, issue));
+    return { ok: false, errors, warnings };
+  }
+  if (errors.length > 0) return { ok: false, errors, warnings };
+
+  // Steps 2 and 3.
+  const baseDir = options.source ? dirname(options.source) : resolve(options.baseDir ?? '.');
+  const config = normalise(parsed.data, baseDir, options.source, options.env ?? process.env, (severity, path, message) => {
+    (severity === 'error' ? errors : warnings).push(issue(severity, path, message));
+  });
+  if (errors.length > 0 || config === undefined) return { ok: false, errors, warnings };
+  return { ok: true, config, warnings };
+}
+
+type Report = (severity: ConfigIssue['severity'], path: (string | number)[], message: string) => void;
+
+function zodIssues(error: ZodError, issue: (s: 'error', p: (string | number)[], m: string) => ConfigIssue): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const i of error.issues) {
+    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (i.code === 'unrecognized_keys') {
+      for (const key of i.keys) out.push(issue('error', [...path, key], `unknown setting "${key}"`));
+    } else if (i.code === 'invalid_union' && 'errors' in i && Array.isArray(i.errors)) {
+      // Report the alternative that got furthest, rather than "invalid input".
+      const best = (i.errors as Array<Array<{ path: PropertyKey[]; message: string; code: string; keys?: string[] }>>)
+        .map((alt) => alt.filter((x) => !(x.code === 'invalid_type' && x.path.length === 0)))
+        .sort((a, b) => a.length - b.length)[0];
+      if (best && best.length > 0) {
+        for (const sub of best) {
+          const subPath = [...path, ...sub.path.filter((p): p is string | number => typeof p !== 'symbol')];
+          if (sub.code === 'unrecognized_keys' && sub.keys) for (const key of sub.keys) out.push(issue('error', [...subPath, key], `unknown setting "${key}"`));
+          else out.push(issue('error', subPath, sub.message));
+        }
+      } else {
+        out.push(issue('error', path, i.message));
+      }
+    } else {
+      out.push(issue('error', path, i.message));
+    }
+  }
+  return out;
+}
+
+const DEFAULT_INHERITED_ENV =
+  process.platform === 'win32'
+    ? ['APPDATA', 'HOMEDRIVE', 'HOMEPATH', 'LOCALAPPDATA', 'PATH', 'PATHEXT', 'PROCESSOR_ARCHITECTURE', 'SYSTEMDRIVE', 'SYSTEMROOT', 'TEMP', 'TMP', 'USERNAME', 'USERPROFILE', 'PROGRAMFILES']
+    : ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
+
+const SERVER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const NAME_CHARS = /^[A-Za-z0-9_.-]+$/;
+
+function resolveProfile(raw: RawConfig, report: Report): { name: string; layers: RawProfile[] } {
+  const name = raw.profile ?? 'standard';
+  const layers: RawProfile[] = [];
+  const seen = new Set<string>();
+  let current: string | undefined = name;
+  while (current !== undefined) {
+    if (seen.has(current)) {
+      report('error', ['profiles', current, 'extends'], `profile "${current}" extends itself through ${[...seen].join(' → ')}`);
+      break;
+    }
+    seen.add(current);
+    const profile: RawProfile | undefined = raw.profiles?.[current] ?? BUILTIN_PROFILES[current];
+    if (profile === undefined) {
+      const known = [...Object.keys(BUILTIN_PROFILES), ...Object.keys(raw.profiles ?? {})];
+      report('error', seen.size === 1 ? ['profile'] : ['profiles', [...seen].at(-2)!, 'extends'], `unknown profile "${current}" (known: ${known.join(', ')})`);
+      break;
+    }
+    layers.unshift(profile);
+    // A user profile without `extends` still builds on the standard defaults.
+    current = profile.extends ?? (raw.profiles?.[current] !== undefined && current !== 'standard' ? 'standard' : undefined);
+  }
+  return { name, layers };
+}
+
+function normalise(raw: RawConfig, baseDir: string, source: string | undefined, env: NodeJS.ProcessEnv, report: Report): GatewayConfig | undefined {
+  const { name: profile, layers } = resolveProfile(raw, report);
+  const pick = <K extends 'limits' | 'decision_log'>(key: K): NonNullable<RawProfile[K]> =>
+    Object.assign({}, ...layers.map((l) => l[key] ?? {}), raw[key] ?? {}) as NonNullable<RawProfile[K]>;
+  const rawLimits = pick('limits');
+  const limits: Limits = {
+    maxMessageBytes: parseByteSize(rawLimits.max_message_bytes ?? '10MiB'),
+    maxDepth: rawLimits.max_depth ?? 64,
+    requestTimeoutMs: parseDuration(rawLimits.request_timeout ?? '60s'),
+    maxRequestTimeMs: parseDuration(rawLimits.max_request_time ?? '10m'),
+  };
+  if (limits.maxRequestTimeMs < limits.requestTimeoutMs) {
+    report('error', ['limits', 'max_request_time'], 'must be at least limits.request_timeout');
+  }
+  const rawLog = pick('decision_log');
+  const decisionLog: DecisionLogConfig = {
+    sink: rawLog.sink ?? 'stderr',
+    path: rawLog.path === undefined ? undefined : resolve(baseDir, rawLog.path),
+    include: rawLog.include ?? 'all',
+  };
+  if (decisionLog.sink === 'file' && decisionLog.path === undefined) report('error', ['decision_log', 'path'], 'required when sink is "file"');
+
+  // Policies: the profile's, then the global section, then each server's own.
+  const globalTools = Object.assign({}, ...layers.map((l) => l.policy?.tools ?? {}), raw.policy?.tools ?? {}) as { allow?: string[]; deny?: string[] };
+  checkGlobs(globalTools, ['policy', 'tools'], report);
+
+  const separator = raw.aggregation?.separator ?? '__';
+  if (separator.length === 0 || !NAME_CHARS.test(separator)) {
+    report('error', ['aggregation', 'separator'], 'must be one or more of the characters tool names may use: letters, digits, "_", "-", "."');
+  }
+  const names = Object.keys(raw.upstreams);
+  if (names.length === 0) report('error', ['upstreams'], 'at least one upstream is required');
+  const namespace = raw.aggregation?.namespace ?? 'auto';
+  if (namespace === 'never' && names.length > 1) {
+    report('error', ['aggregation', 'namespace'], `"never" needs exactly one upstream: with ${names.length}, two servers' tools could collide`);
+  }
+
+  const upstreams: UpstreamConfig[] = [];
+  for (const name of names) {
+    const up = raw.upstreams[name]!;
+    const path = ['upstreams', name];
+    if (!SERVER_NAME.test(name)) report('error', path, 'a server name starts with a letter and has at most 64 letters, digits, "_" or "-"');
+    else if (separator.length > 0 && name.includes(separator)) {
+      report('error', path, `the name contains the separator "${separator}", so prefixed names could collide; rename it or set aggregation.separator`);
+    }
+    const serverTools = up.policy?.tools ?? {};
+    checkGlobs(serverTools, [...path, 'policy', 'tools'], report);
+    const policy: ServerPolicy = {
+      tools: {
+        allow: serverTools.allow ?? globalTools.allow,
+        deny: [...new Set([...(globalTools.deny ?? []), ...(serverTools.deny ?? [])])],
+      },
+    };
+    upstreams.push({
+      name,
+      transport: upstreamTransport(up, path, baseDir, env, report),
+      required: up.required ?? true,
+      requestTimeoutMs: up.request_timeout === undefined ? limits.requestTimeoutMs : parseDuration(up.request_timeout),
+      restart: {
+        initialDelayMs: parseDuration(up.restart?.initial_delay ?? 250),
+        maxDelayMs: parseDuration(up.restart?.max_delay ?? '30s'),
+        maxAttempts: up.restart?.max_attempts ?? 10,
+      },
+      policy,
+    });
+  }
+
+  const listeners: ListenerConfig[] = [];
+  let stdioCount = 0;
+  (raw.listen ?? ['stdio']).forEach((listener, i) => {
+    if (listener === 'stdio') {
+      if (++stdioCount === 2) report('error', ['listen', i], 'stdio can be listed once');
+      listeners.push({ kind: 'stdio' });
+      return;
+    }
+    const http = httpListener(listener, ['listen', i], report);
+    if (http) listeners.push(http);
+  });
+
+  const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
+  return {
+    source,
+    profile,
+    listeners,
+    upstreams,
+    aggregation: { separator, namespaced: namespace === 'always' || (namespace === 'auto' && names.length > 1) },
+    limits,
+    decisionLog,
+    log,
+  };
+}
+
+function upstreamTransport(
+  up: RawUpstream,
+  path: (string | number)[],
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+  report: Report,
+): UpstreamConfig['transport'] {
+  if ('command' in up) {
+    const cwd = resolve(baseDir, up.cwd ?? '.');
+    if (!existsSync(cwd) || !statSync(cwd).isDirectory()) report('error', [...path, 'cwd'], `directory ${cwd} does not exist`);
+    const childEnv: Record<string, string> = {};
+    for (const key of [...DEFAULT_INHERITED_ENV, ...(up.inherit_env ?? [])]) {
+      const v = env[key];
+      // Skip exported shell functions, which the child's shell would execute.
+      if (v !== undefined && !v.startsWith('()')) childEnv[key] = v;
+    }
+    Object.assign(childEnv, up.env ?? {});
+    return { kind: 'stdio', command: up.command, args: up.args ?? [], env: childEnv, cwd, stderr: up.stderr ?? 'log' };
+  }
+  return {
+    kind: up.transport ?? 'streamable-http',
+    url: new URL(up.url),
+    headers: up.headers ?? {},
+    connectTimeoutMs: parseDuration(up.connect_timeout ?? '10s'),
+  };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function httpListener(
+  raw: Exclude<NonNullable<RawConfig['listen']>[number], 'stdio'>,
+  path: (string | number)[],
+  report: Report,
+): HttpListenerConfig | undefined {
+  const url = new URL(raw.url);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? 80 : Number(url.port);
+  if (url.search || url.hash) report('error', [...path, 'url'], 'a listener URL has no query or fragment');
+  if (!LOOPBACK.has(host)) {
+    report(
+      'warning',
+      [...path, 'url'],
+      `listening on ${host} makes the gateway reachable from other machines; set allowed_hosts to the names clients use, and put authentication in front until the auth layer lands`,
+    );
+  }
+  return {
+    kind: 'http',
+    host,
+    port,
+    path: url.pathname,
+    allowedHosts: raw.allowed_hosts ?? [],
+    allowedOrigins: raw.allowed_origins ?? [],
+    sessionIdleTimeoutMs: parseDuration(raw.session_idle_timeout ?? '30m'),
+    maxSessions: raw.max_sessions ?? 1000,
+  };
+}
+
+function checkGlobs(tools: { allow?: string[]; deny?: string[] }, path: (string | number)[], report: Report): void {
+  let deny: ReturnType<typeof compileGlobs> | undefined;
+  try {
+    deny = compileGlobs(tools.deny ?? []);
+  } catch (error) {
+    report('error', [...path, 'deny'], (error as Error).message);
+  }
+  try {
+    compileGlobs(tools.allow ?? []);
+  } catch (error) {
+    report('error', [...path, 'allow'], (error as Error).message);
+    return;
+  }
+  if (!deny) return;
+  (tools.allow ?? []).forEach((pattern, i) => {
+    // An allow entry that a deny entry covers completely can never take effect.
+    const covering = (tools.deny ?? []).find((d) => d === '*' || d === '**' || d === pattern || (!/[*?[{]/.test(pattern) && compileGlobs([d]).matches(pattern)));
+    if (covering !== undefined) report('warning', [...path, 'allow', i], `"${pattern}" can never match: deny "${covering}" covers it (deny wins)`);
+  });
+}
+
+function locator(doc: Document, lineCounter: LineCounter, file: string | undefined) {
+  return (path: (string | number)[]): Pick<ConfigIssue, 'file' | 'line' | 'column'> => {
+    // Walk as far down the path as the document goes; point at the key when we can.
+    let node: unknown = doc.contents;
+    let offset: number | undefined = (doc.contents as { range?: number[] } | null)?.range?.[0];
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key));
+        if (!pair) break;
+        offset = (pair.key as { range?: number[] }).range?.[0] ?? offset;
+        node = pair.value;
+      } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items)) {
+        const item = (node as { items: unknown[] }).items[Number(key)];
+        if (item === undefined) break;
+        offset = (item as { range?: number[] }).range?.[0] ?? offset;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    if (offset === undefined) return { file };
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The shape of `guardrail.yaml` as users write it. This is step one of three (schema parse →
+ * normalise → cross-field rules, see `load.ts`): it describes input only, with no transforms,
+ * so the generated JSON Schema (`schema/guardrail.schema.json`) matches what editors should
+ * autocomplete.
+ */
+import { z } from 'zod';
+
+const duration = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration such as "500ms", "30s", "5m" or "1h"')])
+  .describe('Milliseconds as a number, or a string with a unit: "500ms", "30s", "5m", "1h".');
+
+const byteSize = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/, 'a size such as "512KiB" or "10MiB"')])
+  .describe('Bytes as a number, or a string with a unit: "512KiB", "10MiB", "1MB".');
+
+const globList = z.array(z.string().min(1)).describe('Glob patterns (`*`, `?`, `[abc]`, `{a,b}`) matched against names as the server spells them.');
+
+export const toolPolicySchema = z
+  .strictObject({
+    allow: globList.optional().describe('Only tools matching one of these exist for the client. Omit to allow every tool not denied.'),
+    deny: globList.optional().describe('Tools matching any of these are hidden from listings and refused when called. Deny wins over allow.'),
+  })
+  .describe('Which of a server\'s tools the client may see and call.');
+
+export const serverPolicySchema = z
+  .strictObject({
+    tools: toolPolicySchema.optional(),
+  })
+  .describe('Policy for one upstream server; anything not set falls back to the global `policy`.');
+
+const restartSchema = z
+  .strictObject({
+    initial_delay: duration.optional().describe('Delay before the first restart (default 250ms).'),
+    max_delay: duration.optional().describe('Backoff ceiling (default 30s).'),
+    max_attempts: z.number().int().nonnegative().optional().describe('Consecutive failed starts before the upstream is marked failed (default 10; 0 = never give up).'),
+  })
+  .describe('Restart with exponential backoff after the upstream exits or stops answering.');
+
+const upstreamCommon = {
+  required: z.boolean().optional().describe('Readiness (/readyz) waits for this upstream (default true).'),
+  request_timeout: duration.optional().describe('A request without an answer for this long fails with a timeout error (default from `limits.request_timeout`). Progress notifications restart the clock, up to `limits.max_request_time`.'),
+  restart: restartSchema.optional(),
+  policy: serverPolicySchema.optional(),
+};
+
+const stdioUpstreamSchema = z
+  .strictObject({
+    transport: z.literal('stdio').optional(),
+    command: z.string().min(1).describe('Executable to start; found on PATH.'),
+    args: z.array(z.string()).optional().describe('Arguments, passed as they are (no shell).'),
+    env: z.record(z.string(), z.string()).optional().describe('Variables set for the server. Use ${VAR} to take secrets from the gateway\'s environment.'),
+    inherit_env: z.array(z.string()).optional().describe('Names of further variables of the gateway\'s own environment to pass through, added to the defaults (HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, LC_ALL, TMPDIR, TZ; the system ones on Windows). Nothing else is inherited.'),
+    cwd: z.string().optional().describe('Working directory, relative to the config file (default: the config file\'s directory).'),
+    stderr: z.enum(['log', 'inherit', 'ignore']).optional().describe('What to do with the server\'s stderr: prefix each line into the gateway log (default), pass it through, or drop it.'),
+    ...upstreamCommon,
+  })
+  .describe('A server started as a child process, speaking MCP over stdin/stdout.');
+
+const httpUpstreamSchema = z
+  .strictObject({
+    transport: z.enum(['streamable-http', 'sse']).optional().describe('`streamable-http` (default) or `sse` for the legacy HTTP+SSE transport (2024-11-05).'),
+    url: z.url({ protocol: /^https?$/ }).describe('Endpoint URL (for `sse`, the URL of the event stream).'),
+    headers: z.record(z.string(), z.string()).optional().describe('Headers sent with every request, e.g. Authorization: "Bearer ${TOKEN}".'),
+    connect_timeout: duration.optional().describe('Time allowed to connect and receive response headers (default 10s).'),
+    ...upstreamCommon,
+  })
+  .describe('A remote server reached over HTTP.');
+
+export const upstreamSchema = z.union([stdioUpstreamSchema, httpUpstreamSchema]);
+
+const httpListenerSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^http$/ }).describe('Where to listen, e.g. http://127.0.0.1:8787/mcp. Port 0 picks a free port.'),
+    allowed_hosts: z.array(z.string().min(1)).optional().describe('Host header values accepted besides the listening address and its loopback aliases (DNS-rebinding protection).'),
+    allowed_origins: z.array(z.string().min(1)).optional().describe('Origin header values accepted from browsers (default: the listener\'s own origin and its loopback aliases).'),
+    session_idle_timeout: duration.optional().describe('A session with no traffic for this long is closed (default 30m).'),
+    max_sessions: z.number().int().positive().optional().describe('Concurrent sessions allowed (default 1000).'),
+  })
+  .describe('A Streamable HTTP endpoint for remote clients (both 2025-11-25 sessions and 2026-07-28 stateless requests).');
+
+export const listenerSchema = z.union([z.literal('stdio').describe('MCP over this process\'s stdin/stdout, for desktop clients.'), httpListenerSchema]);
+
+export const limitsSchema = z
+  .strictObject({
+    max_message_bytes: byteSize.optional().describe('Largest message accepted in either direction (default 10MiB). Larger ones fail only their own call.'),
+    max_depth: z.number().int().min(2).max(1000).optional().describe('Deepest JSON nesting accepted (default 64).'),
+    request_timeout: duration.optional().describe('Default time an upstream has to answer a request (default 60s).'),
+    max_request_time: duration.optional().describe('Hard ceiling on a request even while it reports progress (default 10m).'),
+  })
+  .describe('Bounds that protect the gateway and its peers.');
+
+export const decisionLogSchema = z
+  .strictObject({
+    sink: z.enum(['stderr', 'file', 'off']).optional().describe('Where decisions are written as JSON lines (default stderr).'),
+    path: z.string().optional().describe('File for `sink: file`, relative to the config file.'),
+    include: z.enum(['all', 'denials']).optional().describe('`all` records every request\'s decision; `denials` only refusals and transformations (default all).'),
+  })
+  .describe('The minimal decision record: one JSON line per decision. The audit layer will replace it.');
+
+export const profileSchema = z
+  .strictObject({
+    extends: z.string().optional().describe('A built-in profile (standard, strict, permissive) or another profile in this file.'),
+    description: z.string().optional(),
+    limits: limitsSchema.optional(),
+    policy: serverPolicySchema.optional(),
+    decision_log: decisionLogSchema.optional(),
+  })
+  .describe('Named defaults; the sections a profile sets are overridden by the same sections at top level.');
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).optional().describe('Config format version (1).'),
+    profile: z.string().optional().describe('Profile supplying defaults: standard (default), strict, permissive, or one from `profiles`.'),
+    profiles: z.record(z.string(), profileSchema).optional(),
+    listen: z.array(listenerSchema).min(1).optional().describe('Where clients connect (default: stdio).'),
+    upstreams: z.record(z.string(), upstreamSchema).describe('The MCP servers behind the gateway, by name. Names become tool and prompt prefixes when several are aggregated.'),
+    aggregation: z
+      .strictObject({
+        separator: z.string().optional().describe('Joins server name and tool/prompt name (default "__"); server names may not contain it.'),
+        namespace: z
+          .enum(['auto', 'always', 'never'])
+          .optional()
+          .describe('`auto` (default): prefix names only when there is more than one upstream; `always`; `never` (one upstream only).'),
+      })
+      .optional(),
+    limits: limitsSchema.optional(),
+    policy: serverPolicySchema.optional().describe('The global policy, the fallback for every upstream.'),
+    decision_log: decisionLogSchema.optional(),
+    log: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+        format: z.enum(['text', 'json']).optional(),
+      })
+      .optional()
+      .describe('The gateway\'s own log, always on stderr.'),
+  })
+  .describe('GUARDRAIL gateway configuration (guardrail.yaml).');
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawUpstream = z.infer<typeof upstreamSchema>;
+export type RawListener = z.infer<typeof listenerSchema>;
+export type RawProfile = z.infer<typeof profileSchema>;

@@ -1,0 +1,155 @@
+/**
+ * The gateway: listeners for clients, a pipeline, and for every client session its links to
+ * the upstream servers. `start` brings it up, `stop` ends every session and reaps every child.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { createDecisionLog, type DecisionRecorder } from '../audit/decision-log.ts';
+import { requestFilter } from '../access/request-filter.ts';
+import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { SecurityContext } from '../pipeline/security-context.ts';
+import type { Stage } from '../pipeline/stage.ts';
+import { StdioServerTransport } from '../transports/stdio-server.ts';
+import type { FrameTransport } from '../transports/transport.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
+import { LinkSet } from './link-set.ts';
+import { createNamespace, type Namespace } from './namespace.ts';
+import { Session } from './session.ts';
+import { createUpstreamTransport } from './upstream-transport.ts';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly logger?: Logger;
+  /** Streams for the stdio listener (default: this process's stdin/stdout). */
+  readonly stdio?: { readonly input: Readable; readonly output: Writable };
+  /** Stages run after the built-in ones (the embedding API's extension point). */
+  readonly stages?: readonly Stage[];
+  /** Where decision records go when the config says stderr (tests capture them). */
+  readonly decisionStream?: NodeJS.WritableStream;
+  /** Overrides how upstream transports are made (tests use in-memory pairs). */
+  readonly createTransport?: (upstream: UpstreamConfig) => FrameTransport;
+}
+
+/** Something that accepts clients: the stdio listener or an HTTP endpoint. */
+export interface Listener {
+  readonly kind: 'stdio' | 'http';
+  close(): Promise<void>;
+}
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  readonly pipeline: Pipeline;
+  readonly namespace: Namespace;
+  readonly logger: Logger;
+  readonly #options: GatewayOptions;
+  readonly #sessions = new Set<Session>();
+  readonly #listeners: Listener[] = [];
+  #recorder: DecisionRecorder | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Called when the stdio client goes away (the CLI exits then, unless HTTP listeners remain). */
+  onStdioClosed: (() => void) | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.logger = options.logger ?? createLogger(options.config.log);
+    this.pipeline = buildPipeline(options.config, options.stages ?? []);
+    this.namespace = createNamespace({
+      enabled: options.config.aggregation.namespaced,
+      separator: options.config.aggregation.separator,
+      servers: options.config.upstreams.map((u) => u.name),
+    });
+  }
+
+  get sessions(): ReadonlySet<Session> {
+    return this.#sessions;
+  }
+
+  get recorder(): DecisionRecorder {
+    if (!this.#recorder) throw new Error('the gateway is not started');
+    return this.#recorder;
+  }
+
+  async start(): Promise<void> {
+    this.#recorder = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
+    for (const listener of this.config.listeners) {
+      if (listener.kind === 'stdio') this.#listeners.push(await this.#startStdio());
+      else this.#listeners.push(await this.startHttp(listener));
+    }
+  }
+
+  /** Ends every session (children reaped) and closes the listeners and the decision log. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+      await Promise.all([...this.#sessions].map((s) => s.close()));
+      await this.#recorder?.close();
+    })();
+    return this.#stopping;
+  }
+
+  /** A link set for one scope, with this gateway's transports and limits. */
+  createLinks(): LinkSet {
+    const limits = this.config.limits;
+    return new LinkSet({
+      upstreams: this.config.upstreams,
+      createTransport: this.#options.createTransport ?? ((u) => createUpstreamTransport(u, limits, this.logger)),
+      logger: this.logger,
+      maxRequestTimeMs: limits.maxRequestTimeMs,
+    });
+  }
+
+  /** A new session on a downstream transport. */
+  createSession(transport: FrameTransport, kind: 'stdio' | 'http', links: LinkSet = this.createLinks(), ownsLinks = true): Session {
+    const id = randomUUID();
+    const session = new Session({
+      id,
+      transport,
+      links,
+      ownsLinks,
+      pipeline: this.pipeline,
+      recorder: this.recorder,
+      namespace: this.namespace,
+      limits: this.config.limits,
+      logger: this.logger,
+      context: new SecurityContext({ sessionId: id, transport: kind }),
+      onClose: (s) => this.#sessions.delete(s),
+    });
+    this.#sessions.add(session);
+    return session;
+  }
+
+  async #startStdio(): Promise<Listener> {
+    const transport = new StdioServerTransport({
+      input: this.#options.stdio?.input,
+      output: this.#options.stdio?.output,
+      maxMessageBytes: this.config.limits.maxMessageBytes,
+    });
+    const links = this.createLinks();
+    const session = this.createSession(transport, 'stdio', links);
+    // Boot the servers while the client is still starting up.
+    links.prewarm();
+    await session.start();
+    const closed = new Promise<void>((resolve) => {
+      const previous = transport.onclose;
+      transport.onclose = (info) => {
+        previous?.(info);
+        resolve();
+      };
+    });
+    void closed.then(() => this.onStdioClosed?.());
+    this.logger.info('listening on stdio', { upstreams: this.config.upstreams.map((u) => u.name).join(',') });
+    return { kind: 'stdio', close: () => session.close() };
+  }
+
+  /** Starts an HTTP listener (implemented in the HTTP module; see `http-listener.ts`). */
+  protected async startHttp(_listener: HttpListenerConfig): Promise<Listener> {
+    throw new Error('HTTP listeners are not available in this build');
+  }
+}
+
+function buildPipeline(config: GatewayConfig, extra: readonly Stage[]): Pipeline {
+  const policies = new Map<string, ServerPolicy>(config.upstreams.map((u) => [u.name, u.policy]));
+  return new Pipeline([requestFilter({ maxDepth: config.limits.maxDepth, policies }), ...extra]);
+}

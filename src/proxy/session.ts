@@ -1,0 +1,658 @@
+/**
+ * One downstream client session: everything that crosses between that client and the servers
+ * behind the gateway passes here, in both directions, through the pipeline. The session routes
+ * requests to upstream links (one server, or all of them for lists), remaps ids so nothing can
+ * collide, relays what servers send back (results, progress, logs, sampling / elicitation /
+ * roots requests) to the right client request, and answers refusals with a JSON-RPC error
+ * that carries the decision.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DecisionRecorder } from '../audit/decision-log.ts';
+import type { Limits } from '../config/config.ts';
+import { decision, type Decision } from '../pipeline/decision.ts';
+import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline.ts';
+import type { SecurityContext } from '../pipeline/security-context.ts';
+import type { Direction } from '../pipeline/stage.ts';
+import { AmbiguousIdError, frameOf, mutated, withId, type Frame } from '../protocol/frame.ts';
+import {
+  ErrorCode,
+  errorResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/jsonrpc.ts';
+import { CLIENT_REQUESTS, SERVER_REQUEST_CAPABILITY, type ListSpec, type Route } from '../protocol/methods.ts';
+import { isLegacyVersion, LATEST_LEGACY_VERSION, MODERN_VERSION, readEnvelope, type Era } from '../protocol/revisions.ts';
+import type { FrameTransport, InvalidFrame } from '../transports/transport.ts';
+import type { Logger } from '../util/logger.ts';
+import { decodeCursor, encodeCursor, mergeCapabilities, mergeInstructions, outwardItems, type PageState } from './aggregate.ts';
+import { requestForUpstream, resultForClient } from './era-bridge.ts';
+import type { LinkSet } from './link-set.ts';
+import type { Namespace } from './namespace.ts';
+import { GATEWAY_INFO, type ClientHello, type UpstreamLink } from './upstream-link.ts';
+
+type Obj = Record<string, unknown>;
+
+export interface SessionOptions {
+  readonly id?: string;
+  readonly transport: FrameTransport;
+  readonly links: LinkSet;
+  /** Whether the session owns its links (closes them when it closes). */
+  readonly ownsLinks: boolean;
+  readonly pipeline: Pipeline;
+  readonly recorder: DecisionRecorder;
+  readonly namespace: Namespace;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly context: SecurityContext;
+  readonly onClose?: (session: Session) => void;
+}
+
+/** Where a client request goes, resolved before the pipeline sees it. */
+interface Target {
+  readonly link?: UpstreamLink;
+  /** The name, URI or ref as the upstream spells it. */
+  readonly name?: string;
+}
+
+interface Inflight {
+  cancelled: boolean;
+  link?: UpstreamLink;
+  upstreamId?: number;
+}
+
+interface ServerRequest {
+  readonly link: UpstreamLink;
+  readonly upstreamId: JsonRpcId;
+  readonly method: string;
+  /** The progress token the server put on its request, for the client's progress notifications. */
+  readonly progressToken: unknown;
+}
+
+const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
+
+export class Session {
+  readonly id: string;
+  readonly context: SecurityContext;
+  readonly #o: SessionOptions;
+  readonly #log: Logger;
+  readonly #inflight = new Map<string, Inflight>();
+  readonly #serverRequests = new Map<number, ServerRequest>();
+  #nextServerRequestId = 1;
+  #hello: ClientHello | undefined;
+  #clientEra: Era = 'legacy';
+  #linksStarted: Promise<Map<string, Error>> | undefined;
+  #initialized = false;
+  #clientCapabilities: Obj = {};
+  #offered: Obj = {};
+  #logLevel: string | undefined;
+  #closed = false;
+  #lastActivity = Date.now();
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+    this.id = options.id ?? randomUUID();
+    this.context = options.context;
+    this.#log = options.logger.child({ session: this.id.slice(0, 8) });
+  }
+
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async start(): Promise<void> {
+    const t = this.#o.transport;
+    t.onframe = (frame) => this.receive(frame);
+    t.oninvalid = (problem) => this.#onInvalid(problem);
+    t.onclose = (info) => {
+      this.#log.debug('client transport closed', { reason: info.reason });
+      void this.close();
+    };
+    t.onerror = (error) => this.#log.debug('client transport error', { error: error.message });
+    if (this.#o.ownsLinks) {
+      this.#o.links.setListener((link) => ({
+        unrelated: (frame) => this.#fromServer(frame, link, undefined),
+        restarted: () => this.#announceChanges(),
+        invalid: (problem) => this.#log.warn('upstream sent an invalid message', { upstream: link.name, reason: problem.reason }),
+      }));
+    }
+    await t.start();
+  }
+
+  /** A frame from the client (the HTTP listener calls this directly for POSTed messages). */
+  receive(frame: Frame): void {
+    this.#lastActivity = Date.now();
+    if (this.#closed) return;
+    switch (frame.kind) {
+      case 'request':
+        void this.#onRequest(frame).catch((error: Error) => this.#internalError(frame, error));
+        return;
+      case 'notification':
+        this.#onNotification(frame);
+        return;
+      default:
+        this.#onClientResponse(frame);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const inflight of this.#inflight.values()) {
+      inflight.cancelled = true;
+      if (inflight.link && inflight.upstreamId !== undefined) inflight.link.cancel(inflight.upstreamId, 'the client session ended');
+    }
+    this.#inflight.clear();
+    this.#serverRequests.clear();
+    this.#o.onClose?.(this);
+    await Promise.all([this.#o.ownsLinks ? this.#o.links.close() : undefined, this.#o.transport.close().catch(() => undefined)]);
+  }
+
+  // --- client requests ------------------------------------------------------------------------
+
+  async #onRequest(frame: Frame): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const envelope = readEnvelope(request.params);
+    if (typeof envelope === 'string') {
+      this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InvalidParams, `invalid request metadata: ${envelope}`)));
+      return;
+    }
+    const era: Era = envelope === undefined ? 'legacy' : 'modern';
+    const route: Route | undefined = CLIENT_REQUESTS[request.method];
+    const target = route ? this.#resolve(route, request) : {};
+    const outcome = await this.#run(frame, 'client-to-server', 'request', request.method, target.link?.name, target.name, undefined, request.id);
+    if (outcome.verdict === 'deny') return this.#refuse(request.id, outcome);
+    if (route === undefined) {
+      // The request filter refuses unknown methods; this holds even in a pipeline without it.
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `method "${request.method}" is not part of MCP`)));
+    }
+    const allowed = outcome.frame;
+
+    if (era === 'modern') {
+      const problem = this.#acceptModern(envelope!, request);
+      if (problem) return this.#reply(request.id, frameOf(problem));
+    } else if (request.method !== 'initialize' && request.method !== 'ping' && !this.#initialized) {
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InvalidRequest, 'the session is not initialized: send initialize first')));
+    }
+
+    switch (route.kind) {
+      case 'local':
+        return this.#local(request, era);
+      case 'list':
+        return this.#list(allowed, route.list, era);
+      case 'broadcast':
+        return this.#broadcast(allowed, route.capability, era);
+      case 'single':
+        if (this.#o.links.links.size !== 1) {
+          return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `${request.method} is only available with a single upstream server`)));
+        }
+        return this.#forward(allowed, this.#o.links.all()[0]!, undefined, era);
+      case 'listen':
+        return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'subscriptions/listen is not supported by this gateway yet')));
+      default:
+        return this.#forward(allowed, target.link!, target.name, era);
+    }
+  }
+
+  /** Resolves which upstream a request is for, in the upstream's own naming. */
+  #resolve(route: Route, request: JsonRpcRequest): Target {
+    const params = (request.params ?? {}) as Obj;
+    let name: unknown;
+    if (route.kind === 'by-name') name = params.name;
+    else if (route.kind === 'by-uri') name = params.uri;
+    else if (route.kind === 'by-ref') {
+      const ref = params.ref as Obj | undefined;
+      name = ref?.name ?? ref?.uri;
+    } else return {};
+    if (typeof name !== 'string') return {};
+    const inner = this.#o.namespace.inward(name);
+    if (!inner) return {};
+    const link = this.#o.links.get(inner.server);
+    return link ? { link, name: inner.name } : {};
+  }
+
+  /** Checks a 2026-07-28 request's envelope and starts the links if this is the first one. */
+  #acceptModern(envelope: NonNullable<Exclude<ReturnType<typeof readEnvelope>, string>>, request: JsonRpcRequest): JsonRpcResponse | undefined {
+    if (envelope.protocolVersion !== MODERN_VERSION) {
+      return errorResponse(request.id, -32022, `unsupported protocol version ${envelope.protocolVersion}`, {
+        supported: [MODERN_VERSION],
+        requested: envelope.protocolVersion,
+      });
+    }
+    this.#clientEra = 'modern';
+    this.#clientCapabilities = envelope.clientCapabilities;
+    if (!this.#hello) {
+      this.#hello = {
+        protocolVersion: MODERN_VERSION,
+        capabilities: envelope.clientCapabilities,
+        clientInfo: envelope.clientInfo ?? { name: 'unknown', version: '0' },
+      };
+      this.context.client = { ...(envelope.clientInfo as Obj), protocolVersion: MODERN_VERSION, capabilities: envelope.clientCapabilities };
+    }
+    return undefined;
+  }
+
+  #startLinks(era: Era): Promise<Map<string, Error>> {
+    this.#linksStarted ??= this.#o.links.start(this.#hello!, era);
+    return this.#linksStarted;
+  }
+
+  async #local(request: JsonRpcRequest, era: Era): Promise<void> {
+    switch (request.method) {
+      case 'ping':
+        if (era === 'modern') return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'ping was removed in 2026-07-28')));
+        return this.#reply(request.id, frameOf({ jsonrpc: '2.0', id: request.id, result: {} }));
+      case 'initialize':
+        if (era === 'modern') return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'initialize was removed in 2026-07-28')));
+        return this.#initialize(request);
+      case 'server/discover':
+        return this.#discover(request);
+    }
+  }
+
+  async #initialize(request: JsonRpcRequest): Promise<void> {
+    const params = (request.params ?? {}) as Obj;
+    if (this.#initialized) return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InvalidRequest, 'the session is already initialized')));
+    const asked = typeof params.protocolVersion === 'string' ? params.protocolVersion : LATEST_LEGACY_VERSION;
+    const capabilities = (params.capabilities as Obj | undefined) ?? {};
+    const clientInfo = (params.clientInfo as Obj | undefined) ?? { name: 'unknown', version: '0' };
+    this.#hello = { protocolVersion: isLegacyVersion(asked) ? asked : LATEST_LEGACY_VERSION, capabilities, clientInfo };
+    this.#clientCapabilities = capabilities;
+    this.#clientEra = 'legacy';
+    this.context.client = { ...(clientInfo as { name?: string; version?: string }), protocolVersion: asked, capabilities };
+    const failures = await this.#startLinks('legacy');
+    const ready = this.#o.links.all().filter((l) => l.state === 'ready' && l.description);
+    if (ready.length === 0) {
+      const why = [...failures].map(([name, e]) => `${name}: ${e.message}`).join('; ');
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.UpstreamUnavailable, `no upstream server is available (${why || 'none configured'})`)));
+    }
+    for (const [name, error] of failures) this.#log.warn('upstream not available at initialize; it will join when it comes up', { upstream: name, error: error.message });
+    let result: Obj;
+    if (!this.#o.namespace.enabled && ready.length === 1) {
+      // One server: present it as it presented itself.
+      const d = ready[0]!.description!;
+      const { protocolVersion: _v, ...rest } = d.era === 'legacy' ? d.result : this.#legacyViewOfModern(d);
+      result = { protocolVersion: d.era === 'legacy' ? d.protocolVersion : this.#hello.protocolVersion, ...rest };
+      this.#offered = (result.capabilities as Obj) ?? {};
+    } else {
+      this.#offered = mergeCapabilities(ready.map((l) => l.description!));
+      const instructions = mergeInstructions(ready.map((l) => ({ name: l.name, description: l.description! })));
+      result = { protocolVersion: this.#hello.protocolVersion, capabilities: this.#offered, serverInfo: GATEWAY_INFO, ...(instructions ? { instructions } : {}) };
+    }
+    this.#initialized = true;
+    this.#reply(request.id, frameOf({ jsonrpc: '2.0', id: request.id, result }));
+  }
+
+  #legacyViewOfModern(d: NonNullable<UpstreamLink['description']>): Obj {
+    const capabilities = { ...d.capabilities };
+    delete capabilities.extensions;
+    return { capabilities, serverInfo: d.serverInfo ?? GATEWAY_INFO, ...(d.instructions ? { instructions: d.instructions } : {}) };
+  }
+
+  async #discover(request: JsonRpcRequest): Promise<void> {
+    await this.#startLinks('modern');
+    const ready = this.#o.links.all().filter((l) => l.state === 'ready' && l.description);
+    if (ready.length === 0) {
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.UpstreamUnavailable, 'no upstream server is available')));
+    }
+    let result: Obj;
+    if (!this.#o.namespace.enabled && ready.length === 1) {
+      const d = ready[0]!.description!;
+      if (d.era === 'modern') {
+        result = d.result;
+      } else {
+        result = resultForClient({ supportedVersions: [MODERN_VERSION], capabilities: d.capabilities, ...(d.instructions ? { instructions: d.instructions } : {}) }, 'server/discover', 'modern', 'legacy', d.serverInfo);
+      }
+    } else {
+      const instructions = mergeInstructions(ready.map((l) => ({ name: l.name, description: l.description! })));
+      result = resultForClient({ supportedVersions: [MODERN_VERSION], capabilities: mergeCapabilities(ready.map((l) => l.description!)), ...(instructions ? { instructions } : {}) }, 'server/discover', 'modern', 'legacy', GATEWAY_INFO);
+    }
+    this.#offered = (result.capabilities as Obj) ?? {};
+    this.#reply(request.id, frameOf({ jsonrpc: '2.0', id: request.id, result }));
+  }
+
+  /** Forwards a request to one upstream and relays its answer. */
+  async #forward(frame: Frame, link: UpstreamLink, innerName: string | undefined, era: Era): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const clientId = request.id;
+    if (era === 'modern') await this.#startLinks('modern');
+    const upstreamEra = link.description?.era ?? era;
+    let message = this.#inward(request, innerName);
+    message = requestForUpstream(message, era, upstreamEra, this.#hello!, this.#logLevel);
+    const outbound = message === request ? frame : mutated(frame, message);
+    const inflight: Inflight = { cancelled: false, link };
+    const key = idKey(clientId);
+    this.#inflight.set(key, inflight);
+    const owner = { related: (f: Frame) => this.#fromServer(f, link, clientId) };
+    const response = await link.request(outbound, owner, { onDispatch: (upstreamId) => (inflight.upstreamId = upstreamId) });
+    if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
+    if (inflight.cancelled || this.#closed) return;
+    const outcome = await this.#run(response, 'server-to-client', response.kind, request.method, link.name, innerName, message, clientId);
+    if (outcome.verdict === 'deny') return this.#refuse(clientId, outcome);
+    let answer = outcome.frame;
+    if (answer.kind === 'result') {
+      const result = (answer.message as { result: Obj }).result;
+      const shaped = resultForClient(result, request.method, era, upstreamEra, link.description?.serverInfo);
+      if (shaped !== result) answer = mutated(answer, { ...(answer.message as JsonRpcResponse), result: shaped } as JsonRpcMessage);
+    }
+    if (request.method === 'resources/subscribe' || request.method === 'resources/unsubscribe') {
+      if (answer.kind === 'result' && innerName !== undefined) link.rememberSubscription(innerName, request.method === 'resources/subscribe');
+    }
+    this.#reply(clientId, answer);
+  }
+
+  /** The request with the client's namespaced name replaced by the upstream's. */
+  #inward(request: JsonRpcRequest, innerName: string | undefined): JsonRpcRequest {
+    if (!this.#o.namespace.enabled || innerName === undefined) return request;
+    const params = { ...(request.params ?? {}) } as Obj;
+    if (typeof params.name === 'string') params.name = innerName;
+    else if (typeof params.uri === 'string') params.uri = innerName;
+    else if (params.ref && typeof params.ref === 'object') {
+      const ref = { ...(params.ref as Obj) };
+      if (typeof ref.name === 'string') ref.name = innerName;
+      else ref.uri = innerName;
+      params.ref = ref;
+    }
+    return { ...request, params };
+  }
+
+  /** `tools/list` and friends across every upstream that offers the list, with pagination. */
+  async #list(frame: Frame, list: ListSpec, era: Era): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    if (era === 'modern') await this.#startLinks('modern');
+    const links = this.#o.links.all();
+    if (!this.#o.namespace.enabled && links.length === 1) return this.#forward(frame, links[0]!, undefined, era);
+    const names = new Set(links.map((l) => l.name));
+    const cursor = (request.params as Obj | undefined)?.cursor;
+    let state: PageState;
+    if (typeof cursor === 'string') {
+      const decoded = decodeCursor(cursor, names);
+      if (typeof decoded === 'string') return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InvalidParams, `invalid cursor: ${decoded}`)));
+      state = decoded;
+    } else {
+      state = {};
+      for (const link of links) {
+        if (link.state !== 'ready' || link.description?.capabilities[list.capability] !== undefined) state[link.name] = null;
+      }
+      if (Object.keys(state).length === 0) {
+        return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `no server behind the gateway offers ${list.field}`)));
+      }
+    }
+    const pages = await Promise.all(
+      Object.entries(state).map(async ([server, upstreamCursor]) => {
+        const link = this.#o.links.get(server)!;
+        const params: Obj = { ...((request.params as Obj | undefined) ?? {}) };
+        if (upstreamCursor === null) delete params.cursor;
+        else params.cursor = upstreamCursor;
+        const upstreamEra = link.description?.era ?? era;
+        const sub = requestForUpstream({ jsonrpc: '2.0', id: request.id, method: request.method, params }, era, upstreamEra, this.#hello!, this.#logLevel);
+        const response = await link.request(frameOf(sub), { related: (f: Frame) => this.#fromServer(f, link, request.id) });
+        const outcome = await this.#run(response, 'server-to-client', response.kind, request.method, server, undefined, sub, request.id);
+        if (outcome.verdict === 'deny' || outcome.frame.kind !== 'result') {
+          const why = outcome.verdict === 'deny' ? outcome.decisions.at(-1)?.reason : (outcome.frame.message as { error?: { message?: string } }).error?.message;
+          this.#log.warn(`${request.method} from an upstream failed; its items are left out`, { upstream: server, reason: why });
+          return { server, items: [] as unknown[], next: undefined };
+        }
+        const result = (outcome.frame.message as { result: Obj }).result;
+        const next = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+        return { server, items: outwardItems(list, server, result, this.#o.namespace), next };
+      }),
+    );
+    const remaining: PageState = {};
+    for (const page of pages) if (page.next !== undefined) remaining[page.server] = page.next;
+    const result: Obj = { [list.field]: pages.flatMap((p) => p.items) };
+    if (Object.keys(remaining).length > 0) result.nextCursor = encodeCursor(remaining);
+    const shaped = era === 'modern' ? resultForClient(result, request.method, 'modern', 'legacy', GATEWAY_INFO) : result;
+    this.#reply(request.id, frameOf({ jsonrpc: '2.0', id: request.id, result: shaped }));
+  }
+
+  /** `logging/setLevel`: every upstream that logs gets it; answered once all have. */
+  async #broadcast(frame: Frame, capability: string, era: Era): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const level = (request.params as Obj | undefined)?.level;
+    if (era === 'modern') return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `${request.method} was removed in 2026-07-28`)));
+    const links = this.#o.links.all().filter((l) => l.state === 'ready' && l.description?.capabilities[capability] !== undefined);
+    if (links.length === 0) {
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `no server behind the gateway supports ${capability}`)));
+    }
+    if (typeof level === 'string') this.#logLevel = level;
+    const answers = await Promise.all(
+      links.map(async (link) => {
+        if (typeof level === 'string') link.rememberLogLevel(level);
+        if (link.description?.era === 'modern') return undefined; // carried in each request's envelope instead
+        const response = await link.request(frame, { related: (f: Frame) => this.#fromServer(f, link, request.id) });
+        return response.kind === 'error' ? `${link.name}: ${(response.message as { error: { message: string } }).error.message}` : undefined;
+      }),
+    );
+    const failed = answers.filter((a): a is string => a !== undefined);
+    if (failed.length === links.length) {
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InternalError, `${request.method} failed: ${failed.join('; ')}`)));
+    }
+    this.#reply(request.id, frameOf({ jsonrpc: '2.0', id: request.id, result: {} }));
+  }
+
+  // --- client notifications and responses --------------------------------------------------
+
+  #onNotification(frame: Frame): void {
+    const message = frame.message as JsonRpcNotification;
+    const run = this.#run(frame, 'client-to-server', 'notification', message.method, undefined, undefined, undefined, undefined);
+    const handle = (outcome: PipelineOutcome) => {
+      if (outcome.verdict === 'deny') return;
+      const params = (outcome.frame.message as JsonRpcNotification).params ?? {};
+      switch (message.method) {
+        case 'notifications/initialized':
+          this.#o.links.clientInitialized();
+          return;
+        case 'notifications/cancelled': {
+          const requestId = params.requestId;
+          if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+          const inflight = this.#inflight.get(idKey(requestId));
+          if (!inflight) return;
+          inflight.cancelled = true;
+          this.#inflight.delete(idKey(requestId));
+          const reason = typeof params.reason === 'string' ? params.reason : 'cancelled by the client';
+          if (inflight.link && inflight.upstreamId !== undefined) inflight.link.cancel(inflight.upstreamId, reason);
+          return;
+        }
+        case 'notifications/roots/list_changed':
+          for (const link of this.#o.links.all()) if (link.description?.era === 'legacy') link.notify(outcome.frame);
+          return;
+        case 'notifications/progress': {
+          // Progress on a request a server made of the client goes back to that server.
+          const token = params.progressToken;
+          if (token === undefined) return;
+          for (const pending of this.#serverRequests.values()) {
+            if (pending.progressToken === token) return pending.link.notify(outcome.frame);
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    };
+    if (run instanceof Promise) void run.then(handle);
+    else handle(run);
+  }
+
+  #onClientResponse(frame: Frame): void {
+    const id = (frame.message as JsonRpcResponse).id;
+    const pending = typeof id === 'number' ? this.#serverRequests.get(id) : undefined;
+    if (!pending) {
+      this.#log.debug('dropping a client response to no pending server request', { id });
+      return;
+    }
+    this.#serverRequests.delete(id as number);
+    void Promise.resolve(this.#run(frame, 'client-to-server', frame.kind, pending.method, pending.link.name, undefined, undefined, id)).then((outcome) => {
+      if (outcome.verdict === 'deny') {
+        const d = outcome.decisions.at(-1)!;
+        pending.link.respond(pending.upstreamId, frameOf(errorResponse(pending.upstreamId, d.code ?? ErrorCode.PolicyDenied, d.reason, { guardrail: decisionData(d) })));
+        return;
+      }
+      pending.link.respond(pending.upstreamId, outcome.frame);
+    });
+  }
+
+  // --- server-to-client traffic ------------------------------------------------------------
+
+  /** A request or notification from an upstream, related to `clientId`'s request if known. */
+  #fromServer(frame: Frame, link: UpstreamLink, clientId: JsonRpcId | undefined): void {
+    if (this.#closed) return;
+    if (frame.kind === 'request') return void this.#serverRequest(frame, link, clientId);
+    const message = frame.message as JsonRpcNotification;
+    void Promise.resolve(this.#run(frame, 'server-to-client', 'notification', message.method, link.name, undefined, undefined, undefined)).then((outcome) => {
+      if (outcome.verdict === 'deny') return;
+      let out = outcome.frame;
+      const params = (out.message as JsonRpcNotification).params;
+      if (message.method === 'notifications/cancelled') {
+        // The server withdrew a request it made of the client: translate its id to ours.
+        const upstreamId = params?.requestId;
+        const entry = [...this.#serverRequests].find(([, r]) => r.link === link && r.upstreamId === upstreamId);
+        if (!entry) return;
+        this.#serverRequests.delete(entry[0]);
+        out = mutated(out, { ...message, params: { ...params, requestId: entry[0] } });
+      } else if (message.method === 'notifications/resources/updated' && this.#o.namespace.enabled && typeof params?.uri === 'string') {
+        out = mutated(out, { ...message, params: { ...params, uri: this.#o.namespace.outward(link.name, params.uri) } });
+      } else if (message.method === 'notifications/message' && this.#logLevel === undefined && this.#clientEra === 'modern') {
+        return; // 2026-07-28: no log messages unless the request asked for them
+      }
+      this.#send(out, clientId);
+    });
+  }
+
+  async #serverRequest(frame: Frame, link: UpstreamLink, clientId: JsonRpcId | undefined): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const refuse = (code: number, text: string, d?: Decision) =>
+      link.respond(request.id, frameOf(errorResponse(request.id, code, text, d ? { guardrail: decisionData(d) } : undefined)));
+    const needs = SERVER_REQUEST_CAPABILITY[request.method];
+    if (this.#clientEra === 'modern') {
+      return refuse(ErrorCode.MethodNotFound, `the client speaks ${MODERN_VERSION} and cannot receive ${request.method} requests outside a call`);
+    }
+    if (needs !== undefined && this.#clientCapabilities[needs] === undefined) {
+      return refuse(ErrorCode.MethodNotFound, `the client did not declare the "${needs}" capability`);
+    }
+    const outcome = await this.#run(frame, 'server-to-client', 'request', request.method, link.name, undefined, undefined, request.id);
+    if (outcome.verdict === 'deny') {
+      const d = outcome.decisions.at(-1)!;
+      return refuse(d.code ?? ErrorCode.PolicyDenied, d.reason, d);
+    }
+    const downstreamId = this.#nextServerRequestId++;
+    const progressToken = ((request.params as Obj | undefined)?._meta as Obj | undefined)?.progressToken;
+    this.#serverRequests.set(downstreamId, { link, upstreamId: request.id, method: request.method, progressToken });
+    let out: Frame;
+    try {
+      out = withId(outcome.frame, downstreamId);
+    } catch {
+      this.#serverRequests.delete(downstreamId);
+      return refuse(ErrorCode.InvalidRequest, 'the request has more than one "id" member');
+    }
+    this.#send(out, clientId);
+  }
+
+  /** Lists may have changed (an upstream restarted or joined): tell the client if it listens. */
+  #announceChanges(): void {
+    if (!this.#initialized || this.#clientEra !== 'legacy') return;
+    for (const [capability, method] of [
+      ['tools', 'notifications/tools/list_changed'],
+      ['prompts', 'notifications/prompts/list_changed'],
+      ['resources', 'notifications/resources/list_changed'],
+    ] as const) {
+      const offered = this.#offered[capability] as Obj | undefined;
+      if (offered?.listChanged === true) this.#send(frameOf({ jsonrpc: '2.0', method }), undefined);
+    }
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------
+
+  #run(
+    frame: Frame,
+    direction: Direction,
+    kind: Frame['kind'],
+    method: string,
+    server: string | undefined,
+    target: string | undefined,
+    request: JsonRpcRequest | undefined,
+    id: JsonRpcId | null | undefined,
+  ): PipelineOutcome | Promise<PipelineOutcome> {
+    const input = { direction, kind, method, frame, session: this.context, server, target, request };
+    const record = (outcome: PipelineOutcome) => {
+      // Every request's decision is recorded; other messages only when something was refused or changed.
+      if (kind === 'request' || outcome.verdict !== 'allow') {
+        this.#o.recorder.record({
+          session: this.id,
+          direction,
+          kind,
+          method,
+          ...(id === undefined ? {} : { id }),
+          ...(server === undefined ? {} : { server }),
+          ...(target === undefined ? {} : { target }),
+          verdict: outcome.verdict,
+          decisions: outcome.decisions,
+        });
+      }
+      if (outcome.verdict === 'deny') this.context.note('decision.denied', { rule: outcome.decisions.at(-1)?.rule, method });
+      return outcome;
+    };
+    const outcome = this.#o.pipeline.run(input);
+    return outcome instanceof Promise ? outcome.then(record) : record(outcome);
+  }
+
+  #refuse(clientId: JsonRpcId, outcome: PipelineOutcome): void {
+    const d = outcome.decisions.at(-1)!;
+    this.#reply(clientId, frameOf(errorResponse(clientId, d.code ?? ErrorCode.PolicyDenied, d.reason, { guardrail: decisionData(d) })));
+  }
+
+  /** Sends the answer to a client request, with the client's own id. */
+  #reply(clientId: JsonRpcId, frame: Frame): void {
+    let out: Frame;
+    try {
+      out = withId(frame, clientId);
+    } catch (error) {
+      if (!(error instanceof AmbiguousIdError)) throw error;
+      out = frameOf(errorResponse(clientId, ErrorCode.InternalError, 'the upstream answered with a message that has more than one "id" member'));
+    }
+    this.#send(out, clientId);
+  }
+
+  #send(frame: Frame, relatedRequestId: JsonRpcId | undefined): void {
+    if (this.#closed) return;
+    this.#o.transport.send(frame, relatedRequestId === undefined ? {} : { relatedRequestId }).catch((error: Error) => {
+      this.#log.debug('could not deliver to the client', { error: error.message });
+    });
+  }
+
+  #onInvalid(problem: InvalidFrame): void {
+    this.#lastActivity = Date.now();
+    const rule = problem.oversized ? 'request-filter.too-large' : problem.code === ErrorCode.ParseError ? 'request-filter.malformed' : 'request-filter.invalid-message';
+    const d = decision('deny', 'request-filter', 'request-control', rule, problem.reason, { size: problem.size, ...(problem.method ? { method: problem.method } : {}) }, problem.code);
+    this.#o.recorder.record({
+      session: this.id,
+      direction: 'client-to-server',
+      kind: 'request',
+      method: problem.method ?? '(unreadable)',
+      id: problem.id,
+      verdict: 'deny',
+      decisions: [d],
+    });
+    this.#send(frameOf(errorResponse(problem.id, problem.code, problem.reason, { guardrail: decisionData(d) })), problem.id ?? undefined);
+  }
+
+  #internalError(frame: Frame, error: Error): void {
+    this.#log.error('internal error while handling a request', { error: error.stack ?? error.message });
+    const id = (frame.message as JsonRpcRequest).id;
+    this.#reply(id, frameOf(errorResponse(id, ErrorCode.InternalError, 'the gateway failed while handling this request')));
+  }
+}
+
+/** The decision as it travels in an error's `data.guardrail`. */
+export function decisionData(d: Decision): Obj {
+  const data: Obj = { effect: d.effect, rule: d.rule, layer: d.layer, stage: d.stage, reason: d.reason };
+  if (d.evidence !== undefined) data.evidence = d.evidence;
+  return data;
+}
+

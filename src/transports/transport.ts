@@ -1,0 +1,51 @@
+/**
+ * The transport shape every adapter implements, modelled on the MCP SDK's `Transport`
+ * (`start/send/close`, `onmessage/onerror/onclose`) but carrying frames, so bytes that need no
+ * change are never re-serialised. Adapters translate I/O and nothing else: no policy here.
+ */
+import type { Frame } from '../protocol/frame.ts';
+import type { JsonRpcId } from '../protocol/jsonrpc.ts';
+
+export interface SendOptions {
+  /**
+   * The request this message belongs to, in the receiving peer's id space. The HTTP downstream
+   * uses it to put the message on that request's response stream.
+   */
+  readonly relatedRequestId?: JsonRpcId;
+}
+
+export interface ReceiveInfo {
+  /** The request whose response stream carried this message (HTTP upstreams), in our id space. */
+  readonly relatedRequestId?: JsonRpcId;
+}
+
+/** Something that arrived but is not a message we can route: malformed, invalid, or too large. */
+export interface InvalidFrame {
+  /** JSON-RPC code for the answer: -32700 parse error, -32600 invalid request, or too large. */
+  readonly code: number;
+  readonly reason: string;
+  /** The id to answer, when it could be read. */
+  readonly id: JsonRpcId | null;
+  readonly method?: string;
+  readonly size: number;
+  /** Set when the frame exceeded the size limit. */
+  readonly oversized?: boolean;
+}
+
+export interface CloseInfo {
+  readonly reason: string;
+  readonly code?: number | null;
+  readonly signal?: string | null;
+}
+
+export interface FrameTransport {
+  start(): Promise<void>;
+  send(frame: Frame, options?: SendOptions): Promise<void>;
+  close(): Promise<void>;
+  /** Upstream HTTP transports send per-era headers; told once the handshake settles the era. */
+  setProtocol?(era: 'legacy' | 'modern', version: string): void;
+  onframe?: (frame: Frame, info?: ReceiveInfo) => void;
+  oninvalid?: (problem: InvalidFrame) => void;
+  onerror?: (error: Error) => void;
+  onclose?: (info: CloseInfo) => void;
+}
