@@ -13,6 +13,7 @@ import type { Stage } from '../pipeline/stage.ts';
 import { StdioServerTransport } from '../transports/stdio-server.ts';
 import type { FrameTransport } from '../transports/transport.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
+import { startHttpListener, type HttpListener } from './http-listener.ts';
 import { LinkSet } from './link-set.ts';
 import { createNamespace, type Namespace } from './namespace.ts';
 import { Session } from './session.ts';
@@ -143,9 +144,18 @@ export class Gateway {
     return { kind: 'stdio', close: () => session.close() };
   }
 
-  /** Starts an HTTP listener (implemented in the HTTP module; see `http-listener.ts`). */
-  protected async startHttp(_listener: HttpListenerConfig): Promise<Listener> {
-    throw new Error('HTTP listeners are not available in this build');
+  /** The URLs of the HTTP listeners (port 0 in the config becomes the port actually bound). */
+  get httpUrls(): URL[] {
+    return this.#listeners.filter((l): l is HttpListener => l.kind === 'http').map((l) => l.url);
+  }
+
+  /** True when every HTTP listener reports every required upstream ready (always, on stdio only). */
+  get ready(): boolean {
+    return this.#listeners.every((l) => l.kind !== 'http' || (l as HttpListener).ready);
+  }
+
+  protected startHttp(listener: HttpListenerConfig): Promise<Listener> {
+    return startHttpListener(this, listener);
   }
 }
 

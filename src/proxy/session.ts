@@ -125,13 +125,16 @@ export class Session {
     await t.start();
   }
 
-  /** A frame from the client (the HTTP listener calls this directly for POSTed messages). */
-  receive(frame: Frame): void {
+  /**
+   * A frame from the client (the HTTP listener calls this directly for POSTed messages, with
+   * the `Mcp-Param-*` headers a 2026-07-28 client sent alongside).
+   */
+  receive(frame: Frame, info: { headers?: Readonly<Record<string, string>> } = {}): void {
     this.#lastActivity = Date.now();
     if (this.#closed) return;
     switch (frame.kind) {
       case 'request':
-        void this.#onRequest(frame).catch((error: Error) => this.#internalError(frame, error));
+        void this.#onRequest(frame, info.headers).catch((error: Error) => this.#internalError(frame, error));
         return;
       case 'notification':
         this.#onNotification(frame);
@@ -156,7 +159,7 @@ export class Session {
 
   // --- client requests ------------------------------------------------------------------------
 
-  async #onRequest(frame: Frame): Promise<void> {
+  async #onRequest(frame: Frame, headers: Readonly<Record<string, string>> | undefined): Promise<void> {
     const request = frame.message as JsonRpcRequest;
     const envelope = readEnvelope(request.params);
     if (typeof envelope === 'string') {
@@ -192,11 +195,11 @@ export class Session {
         if (this.#o.links.links.size !== 1) {
           return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, `${request.method} is only available with a single upstream server`)));
         }
-        return this.#forward(allowed, this.#o.links.all()[0]!, undefined, era);
+        return this.#forward(allowed, this.#o.links.all()[0]!, undefined, era, headers);
       case 'listen':
         return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'subscriptions/listen is not supported by this gateway yet')));
       default:
-        return this.#forward(allowed, target.link!, target.name, era);
+        return this.#forward(allowed, target.link!, target.name, era, headers);
     }
   }
 
@@ -318,7 +321,7 @@ export class Session {
   }
 
   /** Forwards a request to one upstream and relays its answer. */
-  async #forward(frame: Frame, link: UpstreamLink, innerName: string | undefined, era: Era): Promise<void> {
+  async #forward(frame: Frame, link: UpstreamLink, innerName: string | undefined, era: Era, headers?: Readonly<Record<string, string>>): Promise<void> {
     const request = frame.message as JsonRpcRequest;
     const clientId = request.id;
     if (era === 'modern') await this.#startLinks('modern');
@@ -330,7 +333,11 @@ export class Session {
     const key = idKey(clientId);
     this.#inflight.set(key, inflight);
     const owner = { related: (f: Frame) => this.#fromServer(f, link, clientId) };
-    const response = await link.request(outbound, owner, { onDispatch: (upstreamId) => (inflight.upstreamId = upstreamId) });
+    const response = await link.request(outbound, owner, {
+      onDispatch: (upstreamId) => (inflight.upstreamId = upstreamId),
+      // A client's Mcp-Param-* headers mirror its arguments; they only mean something to a modern upstream.
+      ...(headers && upstreamEra === 'modern' && era === 'modern' && Object.keys(headers).length > 0 ? { headers } : {}),
+    });
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
     const outcome = await this.#run(response, 'server-to-client', response.kind, request.method, link.name, innerName, message, clientId);

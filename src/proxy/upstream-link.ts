@@ -178,7 +178,11 @@ export class UpstreamLink {
    * or with an error response the link made up: timeout, the server went away, unavailable.
    * Never rejects.
    */
-  async request(frame: Frame, owner: CallOwner, options: { timeoutMs?: number; onDispatch?: (upstreamId: number) => void } = {}): Promise<Frame> {
+  async request(
+    frame: Frame,
+    owner: CallOwner,
+    options: { timeoutMs?: number; onDispatch?: (upstreamId: number) => void; headers?: Readonly<Record<string, string>> } = {},
+  ): Promise<Frame> {
     const request = frame.message as JsonRpcRequest;
     const timeoutMs = options.timeoutMs ?? this.#options.config.requestTimeoutMs;
     try {
@@ -212,7 +216,7 @@ export class UpstreamLink {
         this.#settle(waiter, errorResponse(upstreamId, ErrorCode.InvalidRequest, (error as Error).message));
         return;
       }
-      this.#send(outbound).catch((error: Error) => {
+      this.#send(outbound, options.headers).catch((error: Error) => {
         this.#settle(waiter, errorResponse(upstreamId, ErrorCode.UpstreamClosed, `could not send to upstream "${this.name}": ${error.message}`));
       });
     });
@@ -235,12 +239,21 @@ export class UpstreamLink {
     this.#send(outbound).catch((error: Error) => this.#log.debug('response not delivered', { error: error.message }));
   }
 
-  /** Tells the server to stop working on a call (legacy `notifications/cancelled`). */
+  /**
+   * Tells the server to stop working on a call: `notifications/cancelled`, or on the modern HTTP
+   * wire closing the call's stream.
+   */
   cancel(upstreamId: number, reason: string): void {
     const waiter = this.#pending.get(upstreamId);
     if (!waiter) return;
     this.#settle(waiter, errorResponse(upstreamId, ErrorCode.RequestTimeout, `cancelled: ${reason}`));
-    this.notify(frameOf({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason } }));
+    this.#tellCancelled(upstreamId, reason);
+  }
+
+  #tellCancelled(upstreamId: number, reason: string): void {
+    const transport = this.#transport;
+    if (this.#description?.era === 'modern' && transport?.abort) transport.abort(upstreamId);
+    else this.notify(frameOf({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason } }));
   }
 
   /** Remembers state the server keeps per session, to replay after a restart. */
@@ -486,10 +499,10 @@ export class UpstreamLink {
 
   // --- traffic --------------------------------------------------------------------------------
 
-  #send(frame: Frame): Promise<void> {
+  #send(frame: Frame, headers?: Readonly<Record<string, string>>): Promise<void> {
     const transport = this.#transport;
     if (!transport) return Promise.reject(new Error('not connected'));
-    return transport.send(frame);
+    return transport.send(frame, headers ? { headers } : {});
   }
 
   #onFrame(frame: Frame, info: ReceiveInfo | undefined): void {
@@ -580,7 +593,7 @@ export class UpstreamLink {
       ? `upstream "${this.name}" did not finish ${waiter.method} within the ${this.#options.maxRequestTimeMs} ms limit`
       : `upstream "${this.name}" did not answer ${waiter.method} within ${elapsed} ms`;
     this.#settle(waiter, errorResponse(waiter.upstreamId, ErrorCode.RequestTimeout, reason));
-    this.notify(frameOf({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: waiter.upstreamId, reason: 'timed out at the gateway' } }));
+    this.#tellCancelled(waiter.upstreamId, 'timed out at the gateway');
     this.#probeHealth();
   }
 

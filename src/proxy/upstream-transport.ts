@@ -1,6 +1,8 @@
 /** Builds the transport for an upstream from its configuration. */
 import type { Limits, UpstreamConfig } from '../config/config.ts';
 import { ChildProcessTransport } from '../transports/child-process.ts';
+import { StreamableHttpClientTransport } from '../transports/http-client.ts';
+import { LegacySseClientTransport } from '../transports/sse-client.ts';
 import type { FrameTransport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
 
@@ -17,7 +19,16 @@ export function createUpstreamTransport(upstream: UpstreamConfig, limits: Limits
         maxMessageBytes: limits.maxMessageBytes,
         logger: logger.child({ upstream: upstream.name }),
       });
-    default:
-      throw new Error(`the ${t.kind} upstream transport is not available yet`);
+    case 'streamable-http':
+    case 'sse': {
+      const options = {
+        url: t.url,
+        headers: t.headers,
+        connectTimeoutMs: t.connectTimeoutMs,
+        maxMessageBytes: limits.maxMessageBytes,
+        logger: logger.child({ upstream: upstream.name }),
+      };
+      return t.kind === 'sse' ? new LegacySseClientTransport(options) : new StreamableHttpClientTransport(options);
+    }
   }
 }

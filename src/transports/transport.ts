@@ -12,6 +12,8 @@ export interface SendOptions {
    * uses it to put the message on that request's response stream.
    */
   readonly relatedRequestId?: JsonRpcId;
+  /** Extra HTTP headers for an upstream request (2026-07-28 `Mcp-Param-*` headers a client sent). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface ReceiveInfo {
@@ -42,6 +44,8 @@ export interface FrameTransport {
   start(): Promise<void>;
   send(frame: Frame, options?: SendOptions): Promise<void>;
   close(): Promise<void>;
+  /** Stops waiting for a request; on modern HTTP, closing its stream is how a call is cancelled. */
+  abort?(requestId: JsonRpcId): void;
   /** Upstream HTTP transports send per-era headers; told once the handshake settles the era. */
   setProtocol?(era: 'legacy' | 'modern', version: string): void;
   onframe?: (frame: Frame, info?: ReceiveInfo) => void;
