@@ -19,7 +19,6 @@ import { isLegacyVersion, META, MODERN_VERSION, ModernErrorCode, readEnvelope } 
 import { createOriginPolicy } from '../transports/http-guards.ts';
 import { headerOf, HttpExchangeTransport, HttpSessionTransport, writeError } from '../transports/http-streams.ts';
 import { BodyTooLarge, readBody } from '../transports/http-io.ts';
-import type { Logger } from '../util/logger.ts';
 import { VERSION } from '../version.ts';
 import type { Gateway, Listener } from './gateway.ts';
 import type { LinkSet } from './link-set.ts';
