@@ -11,7 +11,7 @@ import type { ServerPolicy } from '../config/config.ts';
 import { decision } from '../pipeline/decision.ts';
 import { PASS, type Stage, type StageContext, type StageResult } from '../pipeline/stage.ts';
 import { exceedsDepth, ErrorCode } from '../protocol/jsonrpc.ts';
-import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, SERVER_NOTIFICATIONS, SERVER_REQUESTS } from '../protocol/methods.ts';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, MODERN_ONLY, REMOVED_IN_MODERN, SERVER_NOTIFICATIONS, SERVER_REQUEST_CAPABILITY, SERVER_REQUESTS } from '../protocol/methods.ts';
 import { compileGlobs, type GlobList } from './globs.ts';
 
 export const REQUEST_FILTER = 'request-filter';
@@ -74,8 +74,22 @@ export function requestFilter(options: RequestFilterOptions): Stage {
             ? ctx.kind === 'request' ? ctx.method in CLIENT_REQUESTS : CLIENT_NOTIFICATIONS.has(ctx.method)
             : ctx.kind === 'request' ? SERVER_REQUESTS.has(ctx.method) : SERVER_NOTIFICATIONS.has(ctx.method);
         if (!known) return deny('request-filter.unknown-method', `method "${ctx.method}" is not part of MCP`, { method: ctx.method }, ErrorCode.MethodNotFound);
+        if (ctx.direction === 'client-to-server' && ctx.kind === 'request') {
+          const absent = ctx.era === 'modern' ? REMOVED_IN_MODERN.has(ctx.method) : MODERN_ONLY.has(ctx.method);
+          if (absent) {
+            const revision = ctx.era === 'modern' ? '2026-07-28' : 'protocol revisions before 2026-07-28';
+            return deny('request-filter.unknown-method', `method "${ctx.method}" does not exist in ${revision}`, { method: ctx.method, era: ctx.era }, ErrorCode.MethodNotFound);
+          }
+        }
       }
       if (ctx.direction === 'client-to-server' && ctx.kind === 'request') return checkClientRequest(ctx, message);
+      if (ctx.direction === 'server-to-client' && ctx.kind === 'request') {
+        // A server may only ask the client for what the client said it can do.
+        const needs = SERVER_REQUEST_CAPABILITY[ctx.method];
+        if (needs !== undefined && ctx.session.client.capabilities?.[needs] === undefined) {
+          return deny('request-filter.capability-not-declared', `the client did not declare the "${needs}" capability, so ${ctx.method} is not forwarded`, { method: ctx.method, capability: needs }, ErrorCode.MethodNotFound);
+        }
+      }
       if (ctx.direction === 'server-to-client' && ctx.kind === 'result' && ctx.method === 'tools/list' && ctx.server !== undefined) {
         return hideTools(ctx.server, message);
       }

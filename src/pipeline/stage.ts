@@ -1,5 +1,6 @@
 import type { Frame } from '../protocol/frame.ts';
 import type { JsonRpcMessage, JsonRpcRequest, MessageKind } from '../protocol/jsonrpc.ts';
+import type { Era } from '../protocol/revisions.ts';
 import type { Decision, Layer } from './decision.ts';
 import type { SecurityContext } from './security-context.ts';
 
@@ -8,6 +9,8 @@ export type Direction = 'client-to-server' | 'server-to-client';
 
 export interface StageContext {
   readonly direction: Direction;
+  /** The protocol era the message is written in: the client's for its messages, the server's for its own. */
+  readonly era: Era;
   readonly kind: MessageKind;
   /** The method of a request or notification; for a response, the method of the request it answers. */
   readonly method: string;

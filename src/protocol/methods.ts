@@ -102,3 +102,17 @@ export const SERVER_REQUEST_CAPABILITY: Readonly<Record<string, string>> = {
   'elicitation/create': 'elicitation',
   'roots/list': 'roots',
 };
+
+/** Client requests that 2026-07-28 removed: a modern request for one gets -32601 (HTTP 404). */
+export const REMOVED_IN_MODERN: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'tasks/result',
+  'tasks/list',
+]);
+
+/** Client requests that only exist from 2026-07-28 on. */
+export const MODERN_ONLY: ReadonlySet<string> = new Set(['server/discover', 'subscriptions/listen', 'tasks/update']);

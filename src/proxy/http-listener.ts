@@ -123,9 +123,11 @@ export async function startHttpListener(gateway: Gateway, config: HttpListenerCo
     }
     let body: Buffer;
     try {
-      body = await readBody(req, limits.maxMessageBytes);
+      body = await readBody(req, limits.maxMessageBytes, { keepOpen: true });
     } catch (error) {
       if (error instanceof BodyTooLarge) {
+        // Answer first, then drop the connection so the rest of the upload is not read.
+        res.once('finish', () => setTimeout(() => req.socket.destroy(), 100).unref());
         return writeError(res, 413, null, ErrorCode.MessageTooLarge, `the message exceeds the ${formatBytes(limits.maxMessageBytes)} limit`, { connection: 'close' });
       }
       throw error;
@@ -298,7 +300,7 @@ function headerMismatch(req: IncomingMessage, request: JsonRpcRequest, headerVer
       ? params.name
       : request.method === 'resources/read'
         ? params.uri
-        : request.method.startsWith('tasks/')
+        : request.method === 'tasks/get' || request.method === 'tasks/update' || request.method === 'tasks/cancel'
           ? params.taskId
           : undefined;
   if (typeof expected !== 'string') return undefined;

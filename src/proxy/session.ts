@@ -23,8 +23,8 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../protocol/jsonrpc.ts';
-import { CLIENT_REQUESTS, SERVER_REQUEST_CAPABILITY, type ListSpec, type Route } from '../protocol/methods.ts';
-import { isLegacyVersion, LATEST_LEGACY_VERSION, MODERN_VERSION, readEnvelope, type Era } from '../protocol/revisions.ts';
+import { CLIENT_REQUESTS, type ListSpec, type Route } from '../protocol/methods.ts';
+import { isLegacyVersion, LATEST_LEGACY_VERSION, META, MODERN_VERSION, readEnvelope, type Era } from '../protocol/revisions.ts';
 import type { FrameTransport, InvalidFrame } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodeCursor, encodeCursor, mergeCapabilities, mergeInstructions, outwardItems, type PageState } from './aggregate.ts';
@@ -71,6 +71,18 @@ interface ServerRequest {
   readonly progressToken: unknown;
 }
 
+/** Where in the conversation a message sits, for the pipeline and the decision record. */
+interface RunAt {
+  readonly direction: Direction;
+  readonly era: Era;
+  /** For responses: the method of the request answered. */
+  readonly method: string;
+  readonly server?: string | undefined;
+  readonly target?: string | undefined;
+  readonly request?: JsonRpcRequest;
+  readonly id?: JsonRpcId | null;
+}
+
 const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
 
 export class Session {
@@ -85,7 +97,6 @@ export class Session {
   #clientEra: Era = 'legacy';
   #linksStarted: Promise<Map<string, Error>> | undefined;
   #initialized = false;
-  #clientCapabilities: Obj = {};
   #offered: Obj = {};
   #logLevel: string | undefined;
   #closed = false;
@@ -169,7 +180,7 @@ export class Session {
     const era: Era = envelope === undefined ? 'legacy' : 'modern';
     const route: Route | undefined = CLIENT_REQUESTS[request.method];
     const target = route ? this.#resolve(route, request) : {};
-    const outcome = await this.#run(frame, 'client-to-server', 'request', request.method, target.link?.name, target.name, undefined, request.id);
+    const outcome = await this.#run(frame, { direction: 'client-to-server', era, method: request.method, server: target.link?.name, target: target.name, id: request.id });
     if (outcome.verdict === 'deny') return this.#refuse(request.id, outcome);
     if (route === undefined) {
       // The request filter refuses unknown methods; this holds even in a pipeline without it.
@@ -197,7 +208,7 @@ export class Session {
         }
         return this.#forward(allowed, this.#o.links.all()[0]!, undefined, era, headers);
       case 'listen':
-        return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'subscriptions/listen is not supported by this gateway yet')));
+        return this.#listen(allowed, era, headers);
       default:
         return this.#forward(allowed, target.link!, target.name, era, headers);
     }
@@ -229,7 +240,6 @@ export class Session {
       });
     }
     this.#clientEra = 'modern';
-    this.#clientCapabilities = envelope.clientCapabilities;
     if (!this.#hello) {
       this.#hello = {
         protocolVersion: MODERN_VERSION,
@@ -259,6 +269,24 @@ export class Session {
     }
   }
 
+  /** The only link, when one modern server stands behind the gateway unrenamed: forward as is. */
+  async #soleModernLink(): Promise<UpstreamLink | undefined> {
+    if (this.#o.namespace.enabled || this.#o.links.links.size !== 1) return undefined;
+    await this.#startLinks('modern');
+    const link = this.#o.links.all()[0]!;
+    return link.description?.era === 'modern' ? link : undefined;
+  }
+
+  /** 2026-07-28 `subscriptions/listen`: a call that stays open, carrying change notifications. */
+  async #listen(frame: Frame, era: Era, headers: Readonly<Record<string, string>> | undefined): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const link = era === 'modern' ? await this.#soleModernLink() : undefined;
+    if (!link) {
+      return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.MethodNotFound, 'subscriptions/listen is only relayed to a single 2026-07-28 server so far')));
+    }
+    return this.#forward(frame, link, undefined, era, headers, true);
+  }
+
   async #initialize(request: JsonRpcRequest): Promise<void> {
     const params = (request.params ?? {}) as Obj;
     if (this.#initialized) return this.#reply(request.id, frameOf(errorResponse(request.id, ErrorCode.InvalidRequest, 'the session is already initialized')));
@@ -266,7 +294,6 @@ export class Session {
     const capabilities = (params.capabilities as Obj | undefined) ?? {};
     const clientInfo = (params.clientInfo as Obj | undefined) ?? { name: 'unknown', version: '0' };
     this.#hello = { protocolVersion: isLegacyVersion(asked) ? asked : LATEST_LEGACY_VERSION, capabilities, clientInfo };
-    this.#clientCapabilities = capabilities;
     this.#clientEra = 'legacy';
     this.context.client = { ...(clientInfo as { name?: string; version?: string }), protocolVersion: asked, capabilities };
     const failures = await this.#startLinks('legacy');
@@ -299,6 +326,8 @@ export class Session {
   }
 
   async #discover(request: JsonRpcRequest): Promise<void> {
+    const sole = await this.#soleModernLink();
+    if (sole) return this.#forward(frameOf(request), sole, undefined, 'modern');
     await this.#startLinks('modern');
     const ready = this.#o.links.all().filter((l) => l.state === 'ready' && l.description);
     if (ready.length === 0) {
@@ -321,7 +350,7 @@ export class Session {
   }
 
   /** Forwards a request to one upstream and relays its answer. */
-  async #forward(frame: Frame, link: UpstreamLink, innerName: string | undefined, era: Era, headers?: Readonly<Record<string, string>>): Promise<void> {
+  async #forward(frame: Frame, link: UpstreamLink, innerName: string | undefined, era: Era, headers?: Readonly<Record<string, string>>, open = false): Promise<void> {
     const request = frame.message as JsonRpcRequest;
     const clientId = request.id;
     if (era === 'modern') await this.#startLinks('modern');
@@ -332,26 +361,34 @@ export class Session {
     const inflight: Inflight = { cancelled: false, link };
     const key = idKey(clientId);
     this.#inflight.set(key, inflight);
-    const owner = { related: (f: Frame) => this.#fromServer(f, link, clientId) };
+    const owner = {
+      related: (f: Frame) => this.#fromServer(f, link, clientId),
+      paused: () => this.#o.transport.pause?.(clientId),
+    };
+    let streamed = false;
     const response = await link.request(outbound, owner, {
+      open,
+      onAnswer: (info) => (streamed = info?.streamed === true),
       onDispatch: (upstreamId) => (inflight.upstreamId = upstreamId),
       // A client's Mcp-Param-* headers mirror its arguments; they only mean something to a modern upstream.
       ...(headers && upstreamEra === 'modern' && era === 'modern' && Object.keys(headers).length > 0 ? { headers } : {}),
     });
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
-    const outcome = await this.#run(response, 'server-to-client', response.kind, request.method, link.name, innerName, message, clientId);
+    const outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });
     if (outcome.verdict === 'deny') return this.#refuse(clientId, outcome);
     let answer = outcome.frame;
     if (answer.kind === 'result') {
       const result = (answer.message as { result: Obj }).result;
-      const shaped = resultForClient(result, request.method, era, upstreamEra, link.description?.serverInfo);
+      let shaped = resultForClient(result, request.method, era, upstreamEra, link.description?.serverInfo);
+      if (request.method === 'subscriptions/listen') shaped = withSubscriptionId(shaped, clientId);
       if (shaped !== result) answer = mutated(answer, { ...(answer.message as JsonRpcResponse), result: shaped } as JsonRpcMessage);
     }
     if (request.method === 'resources/subscribe' || request.method === 'resources/unsubscribe') {
       if (answer.kind === 'result' && innerName !== undefined) link.rememberSubscription(innerName, request.method === 'resources/subscribe');
     }
-    this.#reply(clientId, answer);
+    // The answer travels the way the server sent it: streamed stays streamed.
+    this.#reply(clientId, answer, streamed);
   }
 
   /** The request with the client's namespaced name replaced by the upstream's. */
@@ -400,7 +437,7 @@ export class Session {
         const upstreamEra = link.description?.era ?? era;
         const sub = requestForUpstream({ jsonrpc: '2.0', id: request.id, method: request.method, params }, era, upstreamEra, this.#hello!, this.#logLevel);
         const response = await link.request(frameOf(sub), { related: (f: Frame) => this.#fromServer(f, link, request.id) });
-        const outcome = await this.#run(response, 'server-to-client', response.kind, request.method, server, undefined, sub, request.id);
+        const outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server, request: sub, id: request.id });
         if (outcome.verdict === 'deny' || outcome.frame.kind !== 'result') {
           const why = outcome.verdict === 'deny' ? outcome.decisions.at(-1)?.reason : (outcome.frame.message as { error?: { message?: string } }).error?.message;
           this.#log.warn(`${request.method} from an upstream failed; its items are left out`, { upstream: server, reason: why });
@@ -448,7 +485,7 @@ export class Session {
 
   #onNotification(frame: Frame): void {
     const message = frame.message as JsonRpcNotification;
-    const run = this.#run(frame, 'client-to-server', 'notification', message.method, undefined, undefined, undefined, undefined);
+    const run = this.#run(frame, { direction: 'client-to-server', era: this.#clientEra, method: message.method });
     const handle = (outcome: PipelineOutcome) => {
       if (outcome.verdict === 'deny') return;
       const params = (outcome.frame.message as JsonRpcNotification).params ?? {};
@@ -495,7 +532,7 @@ export class Session {
       return;
     }
     this.#serverRequests.delete(id as number);
-    void Promise.resolve(this.#run(frame, 'client-to-server', frame.kind, pending.method, pending.link.name, undefined, undefined, id)).then((outcome) => {
+    void Promise.resolve(this.#run(frame, { direction: 'client-to-server', era: this.#clientEra, method: pending.method, server: pending.link.name, id })).then((outcome) => {
       if (outcome.verdict === 'deny') {
         const d = outcome.decisions.at(-1)!;
         pending.link.respond(pending.upstreamId, frameOf(errorResponse(pending.upstreamId, d.code ?? ErrorCode.PolicyDenied, d.reason, { guardrail: decisionData(d) })));
@@ -512,7 +549,7 @@ export class Session {
     if (this.#closed) return;
     if (frame.kind === 'request') return void this.#serverRequest(frame, link, clientId);
     const message = frame.message as JsonRpcNotification;
-    void Promise.resolve(this.#run(frame, 'server-to-client', 'notification', message.method, link.name, undefined, undefined, undefined)).then((outcome) => {
+    void Promise.resolve(this.#run(frame, { direction: 'server-to-client', era: link.description?.era ?? 'legacy', method: message.method, server: link.name })).then((outcome) => {
       if (outcome.verdict === 'deny') return;
       let out = outcome.frame;
       const params = (out.message as JsonRpcNotification).params;
@@ -527,6 +564,9 @@ export class Session {
         out = mutated(out, { ...message, params: { ...params, uri: this.#o.namespace.outward(link.name, params.uri) } });
       } else if (message.method === 'notifications/message' && this.#logLevel === undefined && this.#clientEra === 'modern') {
         return; // 2026-07-28: no log messages unless the request asked for them
+      } else if (clientId !== undefined && params?._meta !== undefined && META.subscriptionId in (params._meta as Obj)) {
+        // The server names the subscription by the listen request's id as it saw it: ours.
+        out = mutated(out, { ...message, params: withSubscriptionId(params, clientId) });
       }
       this.#send(out, clientId);
     });
@@ -536,17 +576,14 @@ export class Session {
     const request = frame.message as JsonRpcRequest;
     const refuse = (code: number, text: string, d?: Decision) =>
       link.respond(request.id, frameOf(errorResponse(request.id, code, text, d ? { guardrail: decisionData(d) } : undefined)));
-    const needs = SERVER_REQUEST_CAPABILITY[request.method];
-    if (this.#clientEra === 'modern') {
-      return refuse(ErrorCode.MethodNotFound, `the client speaks ${MODERN_VERSION} and cannot receive ${request.method} requests outside a call`);
-    }
-    if (needs !== undefined && this.#clientCapabilities[needs] === undefined) {
-      return refuse(ErrorCode.MethodNotFound, `the client did not declare the "${needs}" capability`);
-    }
-    const outcome = await this.#run(frame, 'server-to-client', 'request', request.method, link.name, undefined, undefined, request.id);
+    const outcome = await this.#run(frame, { direction: 'server-to-client', era: link.description?.era ?? 'legacy', method: request.method, server: link.name, id: request.id });
     if (outcome.verdict === 'deny') {
       const d = outcome.decisions.at(-1)!;
       return refuse(d.code ?? ErrorCode.PolicyDenied, d.reason, d);
+    }
+    if (this.#clientEra === 'modern') {
+      this.#log.warn('a server request arrived outside any call of a 2026-07-28 client; refused', { upstream: link.name, method: request.method });
+      return refuse(ErrorCode.MethodNotFound, `the client speaks ${MODERN_VERSION} and cannot receive ${request.method} requests outside a call`);
     }
     const downstreamId = this.#nextServerRequestId++;
     const progressToken = ((request.params as Obj | undefined)?._meta as Obj | undefined)?.progressToken;
@@ -576,17 +613,11 @@ export class Session {
 
   // --- plumbing -----------------------------------------------------------------------------
 
-  #run(
-    frame: Frame,
-    direction: Direction,
-    kind: Frame['kind'],
-    method: string,
-    server: string | undefined,
-    target: string | undefined,
-    request: JsonRpcRequest | undefined,
-    id: JsonRpcId | null | undefined,
-  ): PipelineOutcome | Promise<PipelineOutcome> {
-    const input = { direction, kind, method, frame, session: this.context, server, target, request };
+  /** Runs the pipeline on one message and records the decision. */
+  #run(frame: Frame, at: RunAt): PipelineOutcome | Promise<PipelineOutcome> {
+    const { direction, method, server, target, request, id, era } = at;
+    const kind = frame.kind;
+    const input = { direction, era, kind, method, frame, session: this.context, server, target, request };
     const record = (outcome: PipelineOutcome) => {
       // Every request's decision is recorded; other messages only when something was refused or changed.
       if (kind === 'request' || outcome.verdict !== 'allow') {
@@ -615,7 +646,7 @@ export class Session {
   }
 
   /** Sends the answer to a client request, with the client's own id. */
-  #reply(clientId: JsonRpcId, frame: Frame): void {
+  #reply(clientId: JsonRpcId, frame: Frame, stream = false): void {
     let out: Frame;
     try {
       out = withId(frame, clientId);
@@ -623,12 +654,13 @@ export class Session {
       if (!(error instanceof AmbiguousIdError)) throw error;
       out = frameOf(errorResponse(clientId, ErrorCode.InternalError, 'the upstream answered with a message that has more than one "id" member'));
     }
-    this.#send(out, clientId);
+    this.#send(out, clientId, stream);
   }
 
-  #send(frame: Frame, relatedRequestId: JsonRpcId | undefined): void {
+  #send(frame: Frame, relatedRequestId: JsonRpcId | undefined, stream = false): void {
     if (this.#closed) return;
-    this.#o.transport.send(frame, relatedRequestId === undefined ? {} : { relatedRequestId }).catch((error: Error) => {
+    const options = relatedRequestId === undefined ? {} : stream ? { relatedRequestId, stream } : { relatedRequestId };
+    this.#o.transport.send(frame, options).catch((error: Error) => {
       this.#log.debug('could not deliver to the client', { error: error.message });
     });
   }
@@ -654,6 +686,11 @@ export class Session {
     const id = (frame.message as JsonRpcRequest).id;
     this.#reply(id, frameOf(errorResponse(id, ErrorCode.InternalError, 'the gateway failed while handling this request')));
   }
+}
+
+/** `_meta["io.modelcontextprotocol/subscriptionId"]` set to the client's id for its listen request. */
+function withSubscriptionId(params: Obj, clientId: JsonRpcId): Obj {
+  return { ...params, _meta: { ...((params._meta as Obj | undefined) ?? {}), [META.subscriptionId]: clientId } };
 }
 
 /** The decision as it travels in an error's `data.guardrail`. */

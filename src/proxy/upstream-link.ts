@@ -37,6 +37,8 @@ export interface ClientHello {
 /** Whoever is waiting for a call: gets the messages the server relates to it. */
 export interface CallOwner {
   related(frame: Frame, call: PendingCall): void;
+  /** The server paused the call's response stream (it will be resumed). */
+  paused?(call: PendingCall): void;
 }
 
 export interface PendingCall {
@@ -62,14 +64,14 @@ export interface LinkOptions {
   readonly createTransport: () => FrameTransport;
   readonly logger: Logger;
   readonly maxRequestTimeMs: number;
-  /** How long a health probe may take before the server counts as hung (default 5 s). */
+  /** How long a health probe may take before the server counts as hung (default 5 s, at most the request timeout). */
   readonly probeTimeoutMs?: number;
   /** Time allowed for the handshake (default: the request timeout). */
   readonly handshakeTimeoutMs?: number;
 }
 
 interface Waiter extends PendingCall {
-  resolve(frame: Frame): void;
+  resolve(frame: Frame, info?: ReceiveInfo): void;
   timer: NodeJS.Timeout | undefined;
   deadline: number;
   lastProgress: number;
@@ -181,7 +183,15 @@ export class UpstreamLink {
   async request(
     frame: Frame,
     owner: CallOwner,
-    options: { timeoutMs?: number; onDispatch?: (upstreamId: number) => void; headers?: Readonly<Record<string, string>> } = {},
+    options: {
+      timeoutMs?: number;
+      onDispatch?: (upstreamId: number) => void;
+      headers?: Readonly<Record<string, string>>;
+      /** A call that lasts as long as the client wants (a 2026-07-28 subscription stream). */
+      open?: boolean;
+      /** Told how the answer arrived (e.g. on an SSE stream), just before it is returned. */
+      onAnswer?: (info: ReceiveInfo | undefined) => void;
+    } = {},
   ): Promise<Frame> {
     const request = frame.message as JsonRpcRequest;
     const timeoutMs = options.timeoutMs ?? this.#options.config.requestTimeoutMs;
@@ -200,14 +210,17 @@ export class UpstreamLink {
         owner,
         progressToken: token,
         startedAt: now,
-        resolve,
+        resolve: (answer, info) => {
+          options.onAnswer?.(info);
+          resolve(answer);
+        },
         timer: undefined,
         deadline: now + this.#options.maxRequestTimeMs,
         lastProgress: now,
       };
       this.#pending.set(upstreamId, waiter);
       if (token !== undefined) this.#byProgressToken.set(token, waiter);
-      this.#arm(waiter, timeoutMs);
+      if (!options.open) this.#arm(waiter, timeoutMs);
       options.onDispatch?.(upstreamId);
       let outbound: Frame;
       try {
@@ -300,6 +313,10 @@ export class UpstreamLink {
       if (this.#transport === transport) this.#onInvalid(problem);
     };
     transport.onerror = (error) => this.#log.debug('transport error', { error: error.message });
+    transport.onpause = (requestId) => {
+      const waiter = typeof requestId === 'number' ? this.#pending.get(requestId) : undefined;
+      if (waiter && this.#transport === transport) waiter.owner.paused?.(waiter);
+    };
     transport.onclose = (info) => {
       if (this.#transport !== transport) return;
       if (this.#state === 'idle') {
@@ -517,7 +534,7 @@ export class UpstreamLink {
           this.#log.debug('dropping a response to no pending request', { id });
           return;
         }
-        this.#settleFrame(waiter, frame);
+        this.#settleFrame(waiter, frame, info);
         return;
       }
       case 'request': {
@@ -602,7 +619,7 @@ export class UpstreamLink {
     if (this.#probing || this.#state !== 'ready' || this.#description === undefined) return;
     this.#probing = true;
     const heardBefore = this.#lastHeardAt;
-    const timeout = this.#options.probeTimeoutMs ?? 5000;
+    const timeout = this.#options.probeTimeoutMs ?? Math.min(5000, this.#options.config.requestTimeoutMs);
     const probe = this.#description.era === 'legacy' ? this.#handshakeRequest('ping', {}, timeout) : this.#handshakeRequest('server/discover', this.#discoverParams(), timeout);
     probe
       .then(
@@ -622,11 +639,11 @@ export class UpstreamLink {
     return { _meta: { [META.protocolVersion]: MODERN_VERSION, [META.clientCapabilities]: hello.capabilities, [META.clientInfo]: hello.clientInfo } };
   }
 
-  #settleFrame(waiter: Waiter, frame: Frame): void {
+  #settleFrame(waiter: Waiter, frame: Frame, info?: ReceiveInfo): void {
     clearTimeout(waiter.timer);
     this.#pending.delete(waiter.upstreamId);
     if (waiter.progressToken !== undefined) this.#byProgressToken.delete(waiter.progressToken);
-    waiter.resolve(frame);
+    waiter.resolve(frame, info);
   }
 
   #settle(waiter: Waiter, response: JsonRpcResponse): void {

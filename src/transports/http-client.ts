@@ -36,6 +36,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
   #era: 'legacy' | 'modern' = 'legacy';
   #version: string | undefined;
   #sessionId: string | undefined;
+  #initializeId: JsonRpcId | undefined;
   readonly #inflight = new Map<JsonRpcId, AbortController>();
   #getStream: AbortController | undefined;
   #closed = false;
@@ -43,6 +44,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
   oninvalid?: (problem: InvalidFrame) => void;
   onerror?: (error: Error) => void;
   onclose?: (info: CloseInfo) => void;
+  onpause?: (requestId: JsonRpcId) => void;
 
   constructor(options: HttpClientOptions) {
     this.#o = options;
@@ -60,6 +62,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
     if (this.#closed) throw new Error('the transport is closed');
     const message = frame.message as JsonRpcMessage & { id?: JsonRpcId; method?: string; params?: Obj };
     const requestId = frame.kind === 'request' ? message.id! : undefined;
+    if (message.method === 'initialize') this.#initializeId = requestId;
     const controller = new AbortController();
     if (requestId !== undefined) this.#inflight.set(requestId, controller);
     try {
@@ -121,7 +124,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
     if (status === 202 || status === 204) {
       discard(res);
       if (requestId !== undefined) this.#fail(requestId, ErrorCode.InternalError, `the upstream accepted the request (HTTP ${status}) but sent no answer`);
-      if (message.method === 'notifications/initialized') this.#openGetStream(undefined, 0);
+      if (message.method === 'notifications/initialized') void this.#openGetStream(undefined, 0);
       return;
     }
     const type = header(res, 'content-type') ?? '';
@@ -181,7 +184,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
         event: (event) => {
           if (event.retry !== undefined) retryMs = event.retry;
           if (event.data.length === 0 || event.event !== 'message') return;
-          if (this.#deliver(event.data, requestId) === 'answer') answered = true;
+          if (this.#deliver(event.data, requestId, true) === 'answer') answered = true;
         },
         oversized: ({ size, head, tail }) => {
           const envelope = peekEnvelope(head, tail);
@@ -194,6 +197,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
         if (answered || requestId === undefined || this.#closed || !this.#inflight.has(requestId)) return resolve();
         const lastEventId = reader.lastEventId;
         if (this.#era === 'legacy' && lastEventId !== undefined && attempt < MAX_RESUME_ATTEMPTS) {
+          this.onpause?.(requestId);
           setTimeout(() => resolve(this.#resume(lastEventId, requestId, attempt + 1)), retryMs).unref();
           return;
         }
@@ -225,11 +229,16 @@ export class StreamableHttpClientTransport implements FrameTransport {
     }
   }
 
-  /** The standalone stream for messages unrelated to any request (legacy sessions). */
-  #openGetStream(lastEventId: string | undefined, failures: number): void {
-    if (this.#closed || this.#getStream || this.#era !== 'legacy' || this.#sessionId === undefined) return;
+  /**
+   * The standalone stream for messages unrelated to any request (legacy sessions). Resolves
+   * once the server has answered the GET (or it failed), while the stream itself stays open.
+   */
+  #openGetStream(lastEventId: string | undefined, failures: number): Promise<void> {
+    if (this.#closed || this.#getStream || this.#era !== 'legacy' || this.#sessionId === undefined) return Promise.resolve();
     const controller = new AbortController();
     this.#getStream = controller;
+    let connected!: () => void;
+    const opened = new Promise<void>((resolve) => (connected = resolve));
     void (async () => {
       let retryMs = Math.min(30_000, 1000 * 2 ** failures);
       let next = lastEventId;
@@ -240,6 +249,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
           signal: controller.signal,
           headersTimeoutMs: this.#o.connectTimeoutMs,
         });
+        connected();
         if (res.statusCode === 405) {
           discard(res);
           return; // the server offers no standalone stream; stay without one
@@ -264,6 +274,7 @@ export class StreamableHttpClientTransport implements FrameTransport {
         });
         failures = 0;
       } catch (error) {
+        connected();
         if (controller.signal.aborted) return;
         this.#o.logger.debug('standalone stream failed', { error: (error as Error).message });
         failures++;
@@ -271,12 +282,13 @@ export class StreamableHttpClientTransport implements FrameTransport {
         if (this.#getStream === controller) this.#getStream = undefined;
       }
       if (this.#closed) return;
-      setTimeout(() => this.#openGetStream(next, failures), retryMs).unref();
+      setTimeout(() => void this.#openGetStream(next, failures), retryMs).unref();
     })();
+    return opened;
   }
 
   /** Decodes one message from the upstream and hands it on. */
-  #deliver(bytes: Buffer, relatedRequestId: JsonRpcId | undefined): 'answer' | 'other' | 'invalid' {
+  #deliver(bytes: Buffer, relatedRequestId: JsonRpcId | undefined, streamed = false): 'answer' | 'other' | 'invalid' {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) {
       this.#invalid({ code: decoded.code, reason: decoded.reason, id: decoded.id, size: bytes.length });
@@ -284,7 +296,15 @@ export class StreamableHttpClientTransport implements FrameTransport {
     }
     const frame = decoded.frame;
     const isAnswer = (frame.kind === 'result' || frame.kind === 'error') && (frame.message as { id: unknown }).id === relatedRequestId;
-    this.onframe?.(frame, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    const info = relatedRequestId === undefined ? undefined : { relatedRequestId, streamed };
+    if (isAnswer && frame.kind === 'result' && relatedRequestId === this.#initializeId) {
+      // Messages a server sends on its standalone stream are lost while that stream is not
+      // connected; open it before anyone can make the server send one.
+      this.#initializeId = undefined;
+      void this.#openGetStream(undefined, 0).then(() => this.onframe?.(frame, info));
+      return 'answer';
+    }
+    this.onframe?.(frame, info);
     return isAnswer ? 'answer' : 'other';
   }
 

@@ -42,15 +42,23 @@ export function send(url: URL, options: SendOptions): Promise<IncomingMessage> {
   });
 }
 
-/** Reads a whole body up to `max` bytes; rejects beyond that (the socket is dropped). */
-export function readBody(res: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * Reads a whole body up to `max` bytes and rejects beyond that. A response from a server is
+ * dropped at once; a request from a client is left open (`keepOpen`) so it can still be
+ * answered with a 413, after which the caller closes the connection.
+ */
+export function readBody(res: IncomingMessage, max: number, options: { keepOpen?: boolean } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      if (over) return;
       if (size > max) {
-        res.destroy();
+        over = true;
+        chunks.length = 0;
+        if (!options.keepOpen) res.destroy();
         reject(new BodyTooLarge(size));
         return;
       }

@@ -16,6 +16,7 @@ import { sseEvent } from './sse.ts';
 import type { CloseInfo, FrameTransport, InvalidFrame, ReceiveInfo, SendOptions } from './transport.ts';
 
 const KEEPALIVE_MS = 15_000;
+const RETRY_MS = 1000;
 const STANDALONE = 'standalone';
 
 /** Writes a JSON-RPC error as a whole HTTP response. */
@@ -68,7 +69,8 @@ class Channel {
     this.#mode = 'sse';
     this.res.writeHead(200, { ...this.#headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     this.res.flushHeaders();
-    if (primeId !== undefined) this.res.write(`id: ${primeId}\ndata: \n\n`);
+    // The priming event gives the client an id to resume from, and a reconnection delay.
+    if (primeId !== undefined) this.res.write(`id: ${primeId}\nretry: ${RETRY_MS}\ndata: \n\n`);
     this.#keepalive = setInterval(() => this.res.write(': keepalive\n\n'), KEEPALIVE_MS);
     this.#keepalive.unref();
   }
@@ -225,14 +227,25 @@ export class HttpSessionTransport implements FrameTransport {
       this.#byRequest.delete(idKey(related));
     }
     // An answer sent as plain JSON is delivered whole; everything on a stream is kept for replay.
-    const asJson = isAnswer && channel?.open === true && !channel.streaming;
+    const asJson = isAnswer && channel?.open === true && !channel.streaming && !options.stream;
     if (!asJson) this.#store(log, seq, bytes);
     if (channel?.open) {
-      if (!channel.streaming && !isAnswer) channel.startStream(this.#primes() ? `${streamId}:0` : undefined);
+      if (!channel.streaming && (!isAnswer || options.stream)) channel.startStream(this.#primes() ? `${streamId}:0` : undefined);
       if (isAnswer) channel.answer(bytes, 200, eventId);
       else channel.event(bytes, eventId);
     }
     if (log.finished && (log.channel === undefined || !log.channel.open)) this.#forgetLater(streamId);
+  }
+
+  pause(relatedRequestId: JsonRpcId): void {
+    const streamId = this.#byRequest.get(idKey(relatedRequestId));
+    const log = streamId === undefined ? undefined : this.#streams.get(streamId);
+    const channel = log?.channel;
+    if (!log || !channel?.open || !this.#primes()) return;
+    // The client gets an id to resume from, then the stream ends; the rest waits in the log.
+    channel.startStream(`${streamId}:${log.seq}`);
+    log.channel = undefined;
+    channel.end();
   }
 
   async close(): Promise<void> {
@@ -284,9 +297,8 @@ export class HttpExchangeTransport implements FrameTransport {
   constructor(res: ServerResponse, requestId: JsonRpcId) {
     this.#channel = new Channel(res, { headers: {}, allowJson: true });
     this.#requestId = requestId;
-    res.once('close', () => {
-      if (this.#channel.open) this.#finish('the client closed the stream');
-    });
+    // Before the answer, a closed connection is the client cancelling (2026-07-28).
+    res.once('close', () => this.#finish('the client closed the stream'));
   }
 
   async start(): Promise<void> {}
@@ -300,6 +312,7 @@ export class HttpExchangeTransport implements FrameTransport {
       return;
     }
     const error = frame.kind === 'error' ? (frame.message as { error: { code: number; message: string } }).error : undefined;
+    if (options.stream) this.#channel.startStream();
     this.#channel.answer(bytes, error ? modernStatus(error.code, error.message) : 200);
     this.#finish('answered');
   }

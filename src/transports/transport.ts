@@ -14,11 +14,15 @@ export interface SendOptions {
   readonly relatedRequestId?: JsonRpcId;
   /** Extra HTTP headers for an upstream request (2026-07-28 `Mcp-Param-*` headers a client sent). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Deliver an answer on an SSE stream rather than as plain JSON (the upstream streamed it). */
+  readonly stream?: boolean;
 }
 
 export interface ReceiveInfo {
   /** The request whose response stream carried this message (HTTP upstreams), in our id space. */
   readonly relatedRequestId?: JsonRpcId;
+  /** The message came on an SSE response stream (not as a plain JSON body). */
+  readonly streamed?: boolean;
 }
 
 /** Something that arrived but is not a message we can route: malformed, invalid, or too large. */
@@ -48,8 +52,15 @@ export interface FrameTransport {
   abort?(requestId: JsonRpcId): void;
   /** Upstream HTTP transports send per-era headers; told once the handshake settles the era. */
   setProtocol?(era: 'legacy' | 'modern', version: string): void;
+  /**
+   * Downstream HTTP: ends the response stream of a request that is still running, keeping what
+   * follows for the client to fetch with Last-Event-ID (SEP-1699 polling, mirrored).
+   */
+  pause?(relatedRequestId: JsonRpcId): void;
   onframe?: (frame: Frame, info?: ReceiveInfo) => void;
   oninvalid?: (problem: InvalidFrame) => void;
   onerror?: (error: Error) => void;
   onclose?: (info: CloseInfo) => void;
+  /** Upstream HTTP: the server ended a request's response stream before answering, to be resumed. */
+  onpause?: (requestId: JsonRpcId) => void;
 }

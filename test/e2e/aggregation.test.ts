@@ -64,8 +64,8 @@ describe.each<Downstream>(['stdio', 'http'])('aggregation of three servers over 
     expect(pages).toBeGreaterThan(1);
     expect(names).toEqual(expect.arrayContaining(['files__read_text_file', 'files__list_allowed_directories', 'everything__echo', 'fixture__echo', 'fixture__tool_11']));
     expect(new Set(names).size).toBe(names.length);
-    // The fixture has 11 built-in and 12 generated tools; two are denied and hidden.
-    expect(names.filter((n) => n.startsWith('fixture__'))).toHaveLength(11 + 12 - 2);
+    // The fixture has 12 built-in and 12 generated tools; two are denied and hidden.
+    expect(names.filter((n) => n.startsWith('fixture__'))).toHaveLength(12 + 12 - 2);
     expect(names).not.toContain('fixture__delete_file');
     expect(names).not.toContain('fixture__crash');
   });
