@@ -6,6 +6,7 @@ import type { UpstreamConfig } from '../config/config.ts';
 import type { Era } from '../protocol/revisions.ts';
 import type { FrameTransport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
+import { ParkedCalls } from './input-bridge.ts';
 import { UpstreamLink, type ClientHello, type LinkListener } from './upstream-link.ts';
 
 export interface LinkSetOptions {
@@ -17,6 +18,8 @@ export interface LinkSetOptions {
 
 export class LinkSet {
   readonly links: ReadonlyMap<string, UpstreamLink>;
+  /** Calls of 2025 servers held open for 2026 clients answering their questions (see input-bridge). */
+  readonly parked = new ParkedCalls();
 
   constructor(options: LinkSetOptions) {
     const links = new Map<string, UpstreamLink>();
@@ -69,6 +72,7 @@ export class LinkSet {
   }
 
   async close(): Promise<void> {
+    await this.parked.close();
     await Promise.all(this.all().map((link) => link.close()));
   }
 }

@@ -31,7 +31,8 @@ import { decodeCursor, encodeCursor, mergeCapabilities, mergeInstructions, outwa
 import { requestForUpstream, resultForClient } from './era-bridge.ts';
 import type { LinkSet } from './link-set.ts';
 import type { Namespace } from './namespace.ts';
-import { GATEWAY_INFO, type ClientHello, type UpstreamLink } from './upstream-link.ts';
+import { isOurState, ParkedCall, readInputRequired } from './input-bridge.ts';
+import { GATEWAY_INFO, type CallOwner, type ClientHello, type UpstreamLink } from './upstream-link.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -83,6 +84,10 @@ interface RunAt {
   readonly id?: JsonRpcId | null;
 }
 
+/** Requests on which a 2026-07-28 server may answer `input_required`. */
+const INPUT_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+const MAX_INPUT_ROUNDS = 10;
+
 const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
 
 export class Session {
@@ -92,6 +97,8 @@ export class Session {
   readonly #log: Logger;
   readonly #inflight = new Map<string, Inflight>();
   readonly #serverRequests = new Map<number, ServerRequest>();
+  /** Requests the gateway itself put to the client (bridging a 2026 server's input requests). */
+  readonly #clientAsks = new Map<number, { method: string; link: UpstreamLink; resolve(answer: Frame): void }>();
   #nextServerRequestId = 1;
   #hello: ClientHello | undefined;
   #clientEra: Era = 'legacy';
@@ -355,14 +362,18 @@ export class Session {
     const clientId = request.id;
     if (era === 'modern') await this.#startLinks('modern');
     const upstreamEra = link.description?.era ?? era;
+    if (era === 'modern' && upstreamEra === 'legacy' && INPUT_METHODS.has(request.method)) return this.#parked(frame, link, innerName);
     let message = this.#inward(request, innerName);
     message = requestForUpstream(message, era, upstreamEra, this.#hello!, this.#logLevel);
     const outbound = message === request ? frame : mutated(frame, message);
     const inflight: Inflight = { cancelled: false, link };
     const key = idKey(clientId);
     this.#inflight.set(key, inflight);
-    const owner = {
-      related: (f: Frame) => this.#fromServer(f, link, clientId),
+    const owner: CallOwner = {
+      related: (f, call) => {
+        if (f.kind === 'request') link.hold(call.upstreamId);
+        this.#fromServer(f, link, clientId);
+      },
       paused: () => this.#o.transport.pause?.(clientId),
     };
     let streamed = false;
@@ -375,8 +386,15 @@ export class Session {
     });
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
-    const outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });
+    let outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });
     if (outcome.verdict === 'deny') return this.#refuse(clientId, outcome);
+    if (era === 'legacy' && upstreamEra === 'modern' && outcome.frame.kind === 'result') {
+      // A 2026 server needs input: ask this 2025 client the way it understands, then retry.
+      const fulfilled = await this.#fulfil(outcome, message, link, owner, innerName, inflight);
+      if (fulfilled === undefined) return;
+      outcome = fulfilled;
+      if (outcome.verdict === 'deny') return this.#refuse(clientId, outcome);
+    }
     let answer = outcome.frame;
     if (answer.kind === 'result') {
       const result = (answer.message as { result: Obj }).result;
@@ -404,6 +422,165 @@ export class Session {
       params.ref = ref;
     }
     return { ...request, params };
+  }
+
+  /**
+   * A 2026 client calling a 2025 server: questions the server asks during the call come back to
+   * the client as `input_required`; the client's retry (carrying our sealed `requestState`)
+   * delivers the answers to the parked call.
+   */
+  async #parked(frame: Frame, link: UpstreamLink, innerName: string | undefined): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const clientId = request.id;
+    const params = (request.params ?? {}) as Obj;
+    const registry = this.#o.links.parked;
+    let call: ParkedCall;
+    if (isOurState(params.requestState)) {
+      const claimed = registry.claim(params.requestState, request);
+      if (!claimed) {
+        return this.#reply(clientId, frameOf(errorResponse(clientId, ErrorCode.InvalidParams, 'invalid or expired requestState', { reason: 'invalid_request_state' })));
+      }
+      call = claimed;
+      call.relay = this.#relayFor(call, link, clientId);
+      const responses = (params.inputResponses ?? {}) as Obj;
+      for (const [key, question] of [...call.questions]) {
+        const value = responses[key];
+        // Unanswered or malformed answers are simply asked again.
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+        call.questions.delete(key);
+        const answer = frameOf({ jsonrpc: '2.0', id: question.upstreamId, result: value as Obj });
+        const outcome = await this.#run(answer, { direction: 'client-to-server', era: 'modern', method: question.method, server: link.name, id: clientId });
+        if (outcome.verdict === 'deny') {
+          const d = outcome.decisions.at(-1)!;
+          link.respond(question.upstreamId, frameOf(errorResponse(question.upstreamId, d.code ?? ErrorCode.PolicyDenied, d.reason, { guardrail: decisionData(d) })));
+        } else link.respond(question.upstreamId, outcome.frame);
+      }
+    } else {
+      call = new ParkedCall(link, request);
+      registry.add(call);
+      const message = requestForUpstream(this.#inward(request, innerName), 'modern', 'legacy', this.#hello!, this.#logLevel);
+      const owner: CallOwner = {
+        related: (f) => {
+          if (call.relay) call.relay(f);
+          else if (f.kind === 'request') this.#refuseQuestion(f, link);
+        },
+      };
+      call.relay = this.#relayFor(call, link, clientId);
+      void link.request(mutated(frame, message), owner, { onDispatch: (id) => (call.upstreamId = id) }).then((answer) => call.finish(answer));
+    }
+    // While a round is open, the client closing its stream or cancelling cancels the server's call.
+    const key = idKey(clientId);
+    const inflight: Inflight = {
+      cancelled: false,
+      link,
+      get upstreamId() {
+        return call.upstreamId;
+      },
+    };
+    this.#inflight.set(key, inflight);
+    await call.next();
+    call.relay = undefined;
+    if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
+    if (inflight.cancelled || this.#closed) return registry.delete(call);
+    const answer = call.answer;
+    if (answer === undefined) {
+      call.expireAfter(this.#o.limits.maxRequestTimeMs, () => {
+        registry.delete(call);
+        if (call.upstreamId !== undefined) link.cancel(call.upstreamId, 'the client did not answer the server\'s questions in time');
+      });
+      const result = { resultType: 'input_required', inputRequests: call.inputRequests(), requestState: call.requestState() };
+      return this.#reply(clientId, frameOf({ jsonrpc: '2.0', id: clientId, result }));
+    }
+    registry.delete(call);
+    const outcome = await this.#run(answer, { direction: 'server-to-client', era: 'legacy', method: request.method, server: link.name, target: innerName, request, id: clientId });
+    if (outcome.verdict === 'deny') return this.#refuse(clientId, outcome);
+    let out = outcome.frame;
+    if (out.kind === 'result') {
+      const result = (out.message as { result: Obj }).result;
+      out = mutated(out, { ...(out.message as JsonRpcResponse), result: resultForClient(result, request.method, 'modern', 'legacy', link.description?.serverInfo) } as JsonRpcMessage);
+    }
+    this.#reply(clientId, out);
+  }
+
+  /** While a round of a parked call is open: the server's questions are collected, its notifications relayed. */
+  #relayFor(call: ParkedCall, link: UpstreamLink, clientId: JsonRpcId): (frame: Frame) => void {
+    return (f) => (f.kind === 'request' ? void this.#question(call, f, link) : this.#fromServer(f, link, clientId));
+  }
+
+  /** A question a 2025 server asks during a parked call: checked, then put to the client in the next round. */
+  async #question(call: ParkedCall, frame: Frame, link: UpstreamLink): Promise<void> {
+    const request = frame.message as JsonRpcRequest;
+    const outcome = await this.#run(frame, { direction: 'server-to-client', era: 'legacy', method: request.method, server: link.name, id: request.id });
+    if (outcome.verdict === 'deny') {
+      const d = outcome.decisions.at(-1)!;
+      return link.respond(request.id, frameOf(errorResponse(request.id, d.code ?? ErrorCode.PolicyDenied, d.reason, { guardrail: decisionData(d) })));
+    }
+    if (call.upstreamId !== undefined) link.hold(call.upstreamId);
+    call.ask(outcome.frame);
+  }
+
+  #refuseQuestion(frame: Frame, link: UpstreamLink): void {
+    const id = (frame.message as JsonRpcRequest).id;
+    link.respond(id, frameOf(errorResponse(id, ErrorCode.InternalError, 'the client is not connected to answer right now')));
+  }
+
+  /**
+   * A 2025 client calling a 2026 server that answered `input_required`: each input request
+   * becomes a real request to the client; the call is retried with the answers (and the
+   * server's own `requestState`, untouched) until it completes. Returns undefined when the
+   * client was answered already (an error) or went away.
+   */
+  async #fulfil(
+    first: PipelineOutcome,
+    message: JsonRpcRequest,
+    link: UpstreamLink,
+    owner: CallOwner,
+    innerName: string | undefined,
+    inflight: Inflight,
+  ): Promise<PipelineOutcome | undefined> {
+    const clientId = message.id;
+    let outcome = first;
+    for (let round = 0; ; round++) {
+      const ir = readInputRequired((outcome.frame.message as { result: Obj }).result);
+      if (!ir) return outcome;
+      if (round >= MAX_INPUT_ROUNDS) {
+        this.#reply(clientId, frameOf(errorResponse(clientId, ErrorCode.InternalError, `the server still needed input after ${MAX_INPUT_ROUNDS} rounds`)));
+        return undefined;
+      }
+      const responses: Obj = {};
+      try {
+        await Promise.all(Object.entries(ir.inputRequests).map(async ([key, asked]) => (responses[key] = await this.#askClient(asked.method, asked.params ?? {}, link, clientId))));
+      } catch (error) {
+        this.#reply(clientId, frameOf(errorResponse(clientId, (error as { code?: number }).code ?? ErrorCode.InternalError, (error as Error).message)));
+        return undefined;
+      }
+      if (inflight.cancelled || this.#closed) return undefined;
+      const params: Obj = { ...((message.params as Obj | undefined) ?? {}), inputResponses: responses };
+      if (ir.requestState !== undefined) params.requestState = ir.requestState;
+      const retry: JsonRpcRequest = { ...message, params };
+      const response = await link.request(frameOf(retry), owner, { onDispatch: (id) => (inflight.upstreamId = id) });
+      if (inflight.cancelled || this.#closed) return undefined;
+      outcome = await this.#run(response, { direction: 'server-to-client', era: 'modern', method: message.method, server: link.name, target: innerName, request: retry, id: clientId });
+      if (outcome.verdict === 'deny' || outcome.frame.kind !== 'result') return outcome;
+    }
+  }
+
+  /** Asks the client something on a server's behalf; resolves with its result, rejects with its error. */
+  async #askClient(method: string, params: Obj, link: UpstreamLink, relatedClientId: JsonRpcId): Promise<Obj> {
+    const downstreamId = this.#nextServerRequestId++;
+    const frame = frameOf({ jsonrpc: '2.0', id: downstreamId, method, params });
+    const outcome = await this.#run(frame, { direction: 'server-to-client', era: 'modern', method, server: link.name, id: downstreamId });
+    if (outcome.verdict === 'deny') {
+      const d = outcome.decisions.at(-1)!;
+      throw Object.assign(new Error(`the server needed ${method}, which was refused: ${d.reason}`), { code: d.code ?? ErrorCode.PolicyDenied });
+    }
+    const answer = await new Promise<Frame>((resolve) => {
+      this.#clientAsks.set(downstreamId, { method, link, resolve });
+      this.#send(outcome.frame, relatedClientId);
+    });
+    const response = answer.message as JsonRpcResponse;
+    if ('error' in response) throw Object.assign(new Error(`the client declined ${method}: ${response.error.message}`), { code: response.error.code });
+    return response.result;
   }
 
   /** `tools/list` and friends across every upstream that offers the list, with pagination. */
@@ -526,6 +703,14 @@ export class Session {
 
   #onClientResponse(frame: Frame): void {
     const id = (frame.message as JsonRpcResponse).id;
+    const ask = typeof id === 'number' ? this.#clientAsks.get(id) : undefined;
+    if (ask) {
+      this.#clientAsks.delete(id as number);
+      void Promise.resolve(this.#run(frame, { direction: 'client-to-server', era: this.#clientEra, method: ask.method, server: ask.link.name, id })).then((outcome) => {
+        ask.resolve(outcome.verdict === 'deny' ? frameOf(errorResponse(id, ErrorCode.PolicyDenied, outcome.decisions.at(-1)!.reason)) : outcome.frame);
+      });
+      return;
+    }
     const pending = typeof id === 'number' ? this.#serverRequests.get(id) : undefined;
     if (!pending) {
       this.#log.debug('dropping a client response to no pending server request', { id });

@@ -148,6 +148,8 @@ export class UpstreamLink {
   start(hello: ClientHello, era: Era): Promise<void> {
     this.#hello = hello;
     this.#preferredEra = era;
+    // A 2026 client has no handshake of its own: a 2025 server behind it is told at once.
+    if (era === 'modern') this.#clientInitialized = true;
     if (this.#state === 'idle') {
       this.#state = 'starting';
       this.#ready = new Promise((resolve) => (this.#readyResolve = resolve));
@@ -267,6 +269,15 @@ export class UpstreamLink {
     const transport = this.#transport;
     if (this.#description?.era === 'modern' && transport?.abort) transport.abort(upstreamId);
     else this.notify(frameOf({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason } }));
+  }
+
+  /**
+   * The call is waiting on the client (a sampling or elicitation answer, often a person): give
+   * it until the hard limit rather than the request timeout.
+   */
+  hold(upstreamId: number): void {
+    const waiter = this.#pending.get(upstreamId);
+    if (waiter) this.#arm(waiter, this.#options.maxRequestTimeMs);
   }
 
   /** Remembers state the server keeps per session, to replay after a restart. */
