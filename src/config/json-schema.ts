@@ -6,3 +6,8 @@ export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
   return { title: 'GUARDRAIL configuration', ...schema };
 }
+
+/** The schema as shipped in `schema/guardrail.schema.json` and printed by `guardrail schema`. */
+export function configJsonSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}

@@ -113,7 +113,7 @@ export const configSchema = z
     $schema: z.string().optional(),
     version: z.literal(1).optional().describe('Config format version (1).'),
     profile: z.string().optional().describe('Profile supplying defaults: standard (default), strict, permissive, or one from `profiles`.'),
-    profiles: z.record(z.string(), profileSchema).optional(),
+    profiles: z.record(z.string(), profileSchema).optional().describe('Your own named profiles, usable with `profile` and `extends`.'),
     listen: z.array(listenerSchema).min(1).optional().describe('Where clients connect (default: stdio).'),
     upstreams: z.record(z.string(), upstreamSchema).describe('The MCP servers behind the gateway, by name. Names become tool and prompt prefixes when several are aggregated.'),
     aggregation: z
@@ -124,7 +124,8 @@ export const configSchema = z
           .optional()
           .describe('`auto` (default): prefix names only when there is more than one upstream; `always`; `never` (one upstream only).'),
       })
-      .optional(),
+      .optional()
+      .describe('How several upstreams are presented as one server: names are prefixed with the upstream\'s name and the separator.'),
     limits: limitsSchema.optional(),
     policy: serverPolicySchema.optional().describe('The global policy, the fallback for every upstream.'),
     decision_log: decisionLogSchema.optional(),

@@ -137,6 +137,10 @@ function apply(stage: Stage, result: StageResult, frame: Frame, decisions: Decis
       if (next.kind !== frame.kind) {
         return { done: true, outcome: denyForError(stage, new Error(`stage turned a ${frame.kind} into a ${next.kind}`), frame, decisions) };
       }
+      // A stage may rewrite content, never re-address a message: ids are the session's to map.
+      if ((next.message as { id?: unknown }).id !== (frame.message as { id?: unknown }).id) {
+        return { done: true, outcome: denyForError(stage, new Error('stage changed the message id'), frame, decisions) };
+      }
       decisions.push(result.decision);
       return { done: false, frame: next };
     }
