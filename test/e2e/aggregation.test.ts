@@ -8,10 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { connectV1, EVERYTHING, eventually, FILESYSTEM, FIXTURE, NODE, startHttpGateway, workspace, type Connected, type Downstream, type RunningGateway, type Workspace } from '../helpers/gateway.ts';
+import { type Connected, connectV1, type Downstream, eventually, EVERYTHING, FILESYSTEM, FIXTURE, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: Array<{ type: string; text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
 
 describe.each<Downstream>(['stdio', 'http'])('aggregation of three servers over %s', (downstream) => {
   let ws: Workspace;

@@ -11,11 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, CONFORMANCE_SERVER, connectV1, EVERYTHING, NODE, startHttpGateway, workspace, type Connected, type Downstream, type RunningGateway, type Workspace } from '../helpers/gateway.ts';
+import { CLI, CONFORMANCE_SERVER, type Connected, connectV1, type Downstream, EVERYTHING, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
 import { MCP_HEADERS, rawHttp } from '../helpers/raw.ts';
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: Array<{ type: string; text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
 
 describe.each<Downstream>(['stdio', 'http'])('a 2026-07-28 client in front of a 2025-11-25 server over %s', (downstream) => {
   let ws: Workspace;

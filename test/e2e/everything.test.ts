@@ -12,10 +12,8 @@ import {
   ResourceUpdatedNotificationSchema,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectV1, EVERYTHING, eventually, NODE, startHttpGateway, workspace, type Connected, type Downstream, type RunningGateway, type Workspace } from '../helpers/gateway.ts';
+import { type Connected, connectV1, type Downstream, eventually, EVERYTHING, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: Array<{ type: string; text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
 
 describe.each<Downstream>(['stdio', 'http'])('server-everything through the gateway over %s', (downstream) => {
   let ws: Workspace;

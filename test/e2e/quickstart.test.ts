@@ -7,10 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { connectV1, ROOT, startHttpGateway, waitReady, type Connected, type RunningGateway } from '../helpers/gateway.ts';
+import { type Connected, connectV1, ROOT, type RunningGateway, startHttpGateway, textOf, waitReady } from '../helpers/gateway.ts';
 
-const textOf = (result: unknown): string =>
-  ((result as { content?: Array<{ type: string; text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
 
 describe('examples/quickstart.yaml', () => {
   let gateway: RunningGateway;

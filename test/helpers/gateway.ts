@@ -151,3 +151,8 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The text of a tool result's content blocks, joined by newlines. */
+export function textOf(result: unknown): string {
+  return ((result as { content?: Array<{ type: string; text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
+}
