@@ -106,9 +106,8 @@ export function checkConfig(
     errors.push(...zodIssues(parsed.error, issue));
     return { ok: false, errors, warnings };
   }
-  if (errors.length > 0) return { ok: false, errors, warnings };
 
-  // Steps 2 and 3.
+  // Steps 2 and 3 (also after an interpolation error, so every problem is reported at once).
   const baseDir = options.source ? dirname(options.source) : resolve(options.baseDir ?? '.');
   const config = normalise(parsed.data, baseDir, options.source, options.env ?? process.env, (severity, path, message) => {
     (severity === 'error' ? errors : warnings).push(issue(severity, path, message));

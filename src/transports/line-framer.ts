@@ -67,10 +67,14 @@ export class LineFramer {
       return;
     }
     if (this.#head === undefined) {
+      // The line just went over the limit (perhaps with this very piece): keep its first and
+      // last bytes, drop the rest, buffer nothing more of it.
+      this.#pieces.push(piece);
       const sofar = Buffer.concat(this.#pieces);
       this.#pieces = [];
       this.#head = Buffer.from(sofar.subarray(0, KEEP));
       this.#tail = Buffer.from(sofar.subarray(Math.max(0, sofar.length - KEEP)));
+      return;
     }
     const tail = piece.length >= KEEP ? piece.subarray(piece.length - KEEP) : Buffer.concat([this.#tail!, piece]);
     this.#tail = Buffer.from(tail.subarray(Math.max(0, tail.length - KEEP)));
