@@ -223,7 +223,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
       report('error', path, `the name contains the separator "${separator}", so prefixed names could collide; rename it or set aggregation.separator`);
     }
     const serverTools = up.policy?.tools ?? {};
-    checkGlobs(serverTools, [...path, 'policy', 'tools'], report);
+    checkGlobs(serverTools, [...path, 'policy', 'tools'], report, globalTools.deny);
     const policy: ServerPolicy = {
       tools: {
         allow: serverTools.allow ?? globalTools.allow,
@@ -326,7 +326,7 @@ function httpListener(
   };
 }
 
-function checkGlobs(tools: { allow?: string[]; deny?: string[] }, path: (string | number)[], report: Report): void {
+function checkGlobs(tools: { allow?: string[]; deny?: string[] }, path: (string | number)[], report: Report, inheritedDeny: readonly string[] = []): void {
   let deny: ReturnType<typeof compileGlobs> | undefined;
   try {
     deny = compileGlobs(tools.deny ?? []);
@@ -340,11 +340,23 @@ function checkGlobs(tools: { allow?: string[]; deny?: string[] }, path: (string 
     return;
   }
   if (!deny) return;
+  const denies = [...(tools.deny ?? []).map((d) => ({ d, which: 'deny' })), ...inheritedDeny.map((d) => ({ d, which: 'the global policy\'s deny' }))];
   (tools.allow ?? []).forEach((pattern, i) => {
     // An allow entry that a deny entry covers completely can never take effect.
-    const covering = (tools.deny ?? []).find((d) => d === '*' || d === '**' || d === pattern || (!/[*?[{]/.test(pattern) && compileGlobs([d]).matches(pattern)));
-    if (covering !== undefined) report('warning', [...path, 'allow', i], `"${pattern}" can never match: deny "${covering}" covers it (deny wins)`);
+    const covering = denies.find(({ d }) => covers(d, pattern));
+    if (covering !== undefined) report('warning', [...path, 'allow', i], `"${pattern}" can never match: ${covering.which} "${covering.d}" covers it (deny wins)`);
   });
+}
+
+/** Whether deny pattern `d` matches everything allow pattern `pattern` can (conservatively). */
+function covers(d: string, pattern: string): boolean {
+  if (d === '*' || d === '**' || d === pattern) return true;
+  if (/[*?[{]/.test(pattern)) return false;
+  try {
+    return compileGlobs([d]).matches(pattern) !== undefined;
+  } catch {
+    return false; // reported where the pattern is defined
+  }
 }
 
 function locator(doc: Document, lineCounter: LineCounter, file: string | undefined) {

@@ -615,6 +615,17 @@ upstreams:
     expect(formatIssue(byPath(result.warnings, 'listen.0.url'))).toMatch(/^w\.yaml:1:\d+: warning: listen\.0\.url: /);
   });
 
+  it('warns when the global deny list covers a server\'s allow entry', () => {
+    const text = `policy: { tools: { deny: [delete_file] } }
+upstreams:
+  s: { command: node, policy: { tools: { allow: [read_file, delete_file, "list_*"] } } }
+`;
+    const result = parseConfigText(text, { env });
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((w) => w.path)).toEqual(['upstreams.s.policy.tools.allow.1']);
+    expect(result.warnings[0]!.message).toMatch(/"delete_file" can never match: the global policy's deny "delete_file"/);
+  });
+
   it('does not warn for loopback listeners', () => {
     for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
       expect(parseConfigText(`listen: [{ url: "http://${host}:8080/mcp" }]\n${ONE}`, { env }).warnings, host).toEqual([]);
