@@ -71,7 +71,7 @@ describe('architecture: import rules of src/', () => {
     const has = (from: string, to: string) => edges.some((e) => e.from === from && e.to === to);
     expect(has('pipeline/pipeline.ts', 'protocol/frame.ts')).toBe(true);
     expect(has('proxy/gateway.ts', 'access/request-filter.ts')).toBe(true);
-    expect(has('cli/main.ts', 'cli/commands/run.ts')).toBe(true);
+    expect(has('cli/main.ts', 'cli/commands/run.ts')).toBe(true); // a dynamic import
     expect(has('index.ts', 'proxy/start.ts')).toBe(true);
     // Every edge points at a file that exists under src/.
     const known = new Set(files.map((f) => relative(SRC, f).split('\\').join('/')));
@@ -127,5 +127,39 @@ describe('architecture: import rules of src/', () => {
 
   it('src/access and src/audit import neither proxy/ nor transports/', () => {
     expect(violations(edges, (e) => ['access', 'audit'].includes(folder(e.from)), (e) => !['proxy', 'transports'].includes(folder(e.to)))).toEqual([]);
+  });
+
+  it('the running gateway never loads the config tooling (zod, yaml: loaded in a child process, see cli/config-process.ts)', () => {
+    // Modules a module loads when it runs: every import except `import type` / `export type`,
+    // which type stripping removes. Dynamic imports count too.
+    const runtime = new Map<string, string[]>();
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      const from = relative(SRC, file).split('\\').join('/');
+      const typeOnly = new Set([...text.matchAll(/\b(?:import|export)\s+type\b[^;]*?\bfrom\s*(['"])([^'"]+)\1/g)].map((m) => m.index));
+      runtime.set(
+        from,
+        specifiers(text)
+          .filter((s) => s.specifier.startsWith('.') && !typeOnly.has(s.index))
+          .map((s) => relative(SRC, resolve(dirname(file), s.specifier)).split('\\').join('/')),
+      );
+    }
+    const reach = (start: string): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [start];
+      while (todo.length > 0) {
+        const next = todo.pop()!;
+        if (seen.has(next)) continue;
+        seen.add(next);
+        todo.push(...(runtime.get(next) ?? []));
+      }
+      return seen;
+    };
+    const loaded = reach('cli/commands/run.ts');
+    expect(loaded.has('proxy/gateway.ts')).toBe(true);
+    expect(loaded.has('cli/commands/run-config.ts')).toBe(false);
+    expect([...loaded].filter((f) => f === 'config/load.ts' || f === 'config/schema.ts' || f === 'config/json-schema.ts')).toEqual([]);
+    // …while the loader process does (so the check above is about something real).
+    expect(reach('cli/config-process.ts').has('config/schema.ts')).toBe(true);
   });
 });

@@ -6,9 +6,6 @@
  */
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.ts';
-import { run } from './commands/run.ts';
-import { validate } from './commands/validate.ts';
-import { printSchema } from './commands/schema.ts';
 import { ExitError, UsageError } from './errors.ts';
 
 const HELP = `guardrail ${VERSION}: a security gateway for the Model Context Protocol
@@ -54,6 +51,8 @@ const COMMANDS: Record<string, Command> = {
       strict: true,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (put the server command after --)`);
+    // Commands are imported when used: `run` keeps the config tooling out of its memory.
+    const { run } = await import('./commands/run.ts');
     return run({
       ...(values.config === undefined ? {} : { config: values.config }),
       ...(values.listen === undefined ? {} : { listen: values.listen }),
@@ -67,9 +66,11 @@ const COMMANDS: Record<string, Command> = {
     const { values, positionals } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, allowPositionals: true, strict: true });
     const file = values.config ?? positionals[0];
     if (file === undefined) throw new UsageError('validate needs --config FILE');
+    const { validate } = await import('./commands/validate.ts');
     return validate({ config: file });
   },
   async schema() {
+    const { printSchema } = await import('./commands/schema.ts');
     return printSchema();
   },
 };

@@ -29,7 +29,8 @@ export type UpstreamTransportConfig =
     }
   | {
       readonly kind: 'streamable-http' | 'sse';
-      readonly url: URL;
+      /** The endpoint, normalised (`URL.href`); a string so the config can cross a worker boundary. */
+      readonly url: string;
       readonly headers: Readonly<Record<string, string>>;
       readonly connectTimeoutMs: number;
     };

@@ -290,7 +290,7 @@ function upstreamTransport(
   }
   return {
     kind: up.transport ?? 'streamable-http',
-    url: new URL(up.url),
+    url: new URL(up.url).href,
     headers: up.headers ?? {},
     connectTimeoutMs: parseDuration(up.connect_timeout ?? '10s'),
   };

@@ -13,11 +13,11 @@ import type { Stage } from '../pipeline/stage.ts';
 import { StdioServerTransport } from '../transports/stdio-server.ts';
 import type { FrameTransport } from '../transports/transport.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
-import { startHttpListener, type HttpListener } from './http-listener.ts';
+import type { HttpListener } from './http-listener.ts';
 import { LinkSet } from './link-set.ts';
 import { createNamespace, type Namespace } from './namespace.ts';
 import { Session } from './session.ts';
-import { createUpstreamTransport } from './upstream-transport.ts';
+import { upstreamTransportFactory, type UpstreamTransportFactory } from './upstream-transport.ts';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -47,6 +47,7 @@ export class Gateway {
   readonly #sessions = new Set<Session>();
   readonly #listeners: Listener[] = [];
   #recorder: DecisionRecorder | undefined;
+  #createTransport: UpstreamTransportFactory | undefined;
   #stopping: Promise<void> | undefined;
   /** Called when the stdio client goes away (the CLI exits then, unless HTTP listeners remain). */
   onStdioClosed: (() => void) | undefined;
@@ -74,6 +75,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     this.#recorder = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
+    this.#createTransport = this.#options.createTransport ?? (await upstreamTransportFactory(this.config.upstreams, this.config.limits, this.logger));
     for (const listener of this.config.listeners) {
       if (listener.kind === 'stdio') this.#listeners.push(await this.#startStdio());
       else this.#listeners.push(await this.startHttp(listener));
@@ -92,12 +94,13 @@ export class Gateway {
 
   /** A link set for one scope, with this gateway's transports and limits. */
   createLinks(): LinkSet {
-    const limits = this.config.limits;
+    const createTransport = this.#createTransport;
+    if (!createTransport) throw new Error('the gateway is not started');
     return new LinkSet({
       upstreams: this.config.upstreams,
-      createTransport: this.#options.createTransport ?? ((u) => createUpstreamTransport(u, limits, this.logger)),
+      createTransport,
       logger: this.logger,
-      maxRequestTimeMs: limits.maxRequestTimeMs,
+      maxRequestTimeMs: this.config.limits.maxRequestTimeMs,
     });
   }
 
@@ -154,7 +157,9 @@ export class Gateway {
     return this.#listeners.every((l) => l.kind !== 'http' || (l as HttpListener).ready);
   }
 
-  protected startHttp(listener: HttpListenerConfig): Promise<Listener> {
+  protected async startHttp(listener: HttpListenerConfig): Promise<Listener> {
+    // Loaded on demand, like the HTTP upstreams: a stdio-only gateway never loads node:http.
+    const { startHttpListener } = await import('./http-listener.ts');
     return startHttpListener(this, listener);
   }
 }

@@ -141,7 +141,7 @@ log: { level: debug, format: json }
     });
     expect(remote!.transport.kind).toBe('streamable-http');
     if (remote!.transport.kind === 'stdio') throw new Error('unreachable');
-    expect(remote!.transport.url.href).toBe('https://mcp.example.com/mcp');
+    expect(remote!.transport.url).toBe('https://mcp.example.com/mcp');
     expect(remote!.transport.headers).toEqual({ Authorization: 'Bearer t-456' });
     expect(remote!.transport.connectTimeoutMs).toBe(3000);
     expect(remote!.required).toBe(false);

@@ -3,73 +3,53 @@
  * "wrap this one server" case, and runs the gateway until a signal or, on stdio, until the
  * client goes away.
  */
-import { checkConfig, formatIssue, loadConfigFile, type LoadResult } from '../../config/load.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { GatewayConfig } from '../../config/config.ts';
 import { startGateway } from '../../proxy/start.ts';
 import type { Gateway } from '../../proxy/gateway.ts';
 import { createLogger } from '../../util/logger.ts';
+import type { ConfigReply } from '../config-process.ts';
 import { UsageError } from '../errors.ts';
+import type { RunConfigOptions } from './run-config.ts';
 
-export interface RunOptions {
-  readonly config?: string;
-  /** `stdio` or an http:// URL; overrides the config file's `listen`. */
-  readonly listen?: readonly string[];
-  /** Remote upstreams as `URL` or `NAME=URL`. */
-  readonly upstream?: readonly string[];
-  /** A stdio upstream given after `--`. */
-  readonly command?: readonly string[];
-  readonly profile?: string;
-  readonly logLevel?: string;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
+export interface RunOptions extends RunConfigOptions {
   /** Receives warnings and errors (default: stderr). */
   readonly report?: (line: string) => void;
 }
 
-/** Resolves the configuration `run` would use, or throws a UsageError listing every problem. */
-export async function resolveRunConfig(options: RunOptions): Promise<GatewayConfig> {
+/**
+ * The configuration `run` uses, resolved in a child process (see config-process.ts) so the
+ * config tooling never occupies the gateway's memory. Throws a UsageError listing every problem.
+ */
+export async function loadRunConfig(options: RunOptions): Promise<GatewayConfig> {
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const fromFlags = (options.upstream?.length ?? 0) > 0 || (options.command?.length ?? 0) > 0;
-  let result: LoadResult;
-  if (options.config !== undefined) {
-    if (fromFlags) throw new UsageError('give the upstreams either in the config file or on the command line, not both');
-    result = await loadConfigFile(options.config, { env: options.env, transform: (raw) => applyOverrides(raw, options) });
-  } else {
-    if (!fromFlags) throw new UsageError('nothing to run: give --config FILE, --upstream URL, or a server command after --');
-    result = checkConfig(applyOverrides(configFromFlags(options), options), { baseDir: options.cwd ?? process.cwd(), env: options.env });
-  }
-  for (const w of result.warnings) report(formatIssue(w));
-  if (!result.ok) throw new UsageError(result.errors.map(formatIssue).join('\n'));
-  return result.config;
-}
-
-function configFromFlags(options: RunOptions): Record<string, unknown> {
-  const upstreams: Record<string, unknown> = {};
-  (options.upstream ?? []).forEach((spec, i) => {
-    const eq = spec.indexOf('=');
-    const named = eq > 0 && !spec.slice(0, eq).includes(':');
-    const name = named ? spec.slice(0, eq) : (options.upstream!.length === 1 && !options.command?.length ? 'upstream' : `upstream${i + 1}`);
-    const url = named ? spec.slice(eq + 1) : spec;
-    upstreams[name] = url.endsWith('/sse') ? { url, transport: 'sse' } : { url };
+  const { report: _report, env, ...rest } = options;
+  const script = new URL(`../config-process.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  const child = spawn(process.execPath, [fileURLToPath(script), JSON.stringify({ ...rest, cwd: options.cwd ?? process.cwd() })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: env ?? process.env,
   });
-  if (options.command?.length) {
-    const [command, ...args] = options.command;
-    upstreams[Object.keys(upstreams).length === 0 ? 'server' : 'command'] = { command, args };
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  let reply: ConfigReply;
+  try {
+    reply = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ConfigReply;
+  } catch {
+    throw new Error(`the configuration loader failed (exit ${code})`);
   }
-  return { upstreams };
-}
-
-function applyOverrides(raw: Record<string, unknown>, options: RunOptions): Record<string, unknown> {
-  const out = { ...raw };
-  if (options.listen?.length) out.listen = options.listen.map((l) => (l === 'stdio' ? 'stdio' : { url: l }));
-  if (options.profile) out.profile = options.profile;
-  if (options.logLevel) out.log = { ...((raw.log as object | undefined) ?? {}), level: options.logLevel };
-  return out;
+  for (const line of reply.warnings) report(line);
+  if (!reply.ok) throw reply.usage ? new UsageError(reply.message) : new Error(reply.message);
+  return reply.config as GatewayConfig;
 }
 
 /** Runs until stopped; resolves with the exit code. */
 export async function run(options: RunOptions): Promise<number> {
-  const config = await resolveRunConfig(options);
+  const config = await loadRunConfig(options);
   const logger = createLogger(config.log);
   const gateway: Gateway = await startGateway({ config, logger });
   return new Promise<number>((resolve) => {
