@@ -9,7 +9,7 @@
  * MCP path.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpListenerConfig } from '../config/config.ts';
 import { formatBytes } from '../config/units.ts';
@@ -19,6 +19,7 @@ import { isLegacyVersion, META, MODERN_VERSION, ModernErrorCode, readEnvelope } 
 import { createOriginPolicy } from '../transports/http-guards.ts';
 import { headerOf, HttpExchangeTransport, HttpSessionTransport, writeError } from '../transports/http-streams.ts';
 import { BodyTooLarge, readBody } from '../transports/http-io.ts';
+import { http } from '../transports/node-http.ts';
 import { VERSION } from '../version.ts';
 import type { Gateway, Listener } from './gateway.ts';
 import type { LinkSet } from './link-set.ts';
@@ -67,7 +68,7 @@ export async function startHttpListener(gateway: Gateway, config: HttpListenerCo
   const required = gateway.config.upstreams.filter((u) => u.required).map((u) => u.name);
   const isReady = () => required.every((name) => pool.get(name)?.state === 'ready');
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = http.createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       log.error('HTTP handler failed', { error: error.stack ?? error.message });
       writeError(res, 500, null, ErrorCode.InternalError, 'internal error');

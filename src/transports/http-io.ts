@@ -1,6 +1,9 @@
 /** Small node:http helpers shared by the HTTP client transports. */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { http, https } from './node-http.ts';
+
+const { Agent: HttpAgent, request: httpRequest } = http;
+const { Agent: HttpsAgent, request: httpsRequest } = https;
 
 const agents = {
   http: new HttpAgent({ keepAlive: true, maxSockets: Infinity }),

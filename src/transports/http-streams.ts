@@ -44,6 +44,7 @@ class Channel {
   readonly res: ServerResponse;
   readonly streamId: string | undefined;
   #mode: 'pending' | 'sse' | 'done' = 'pending';
+  #corked = false;
   #keepalive: NodeJS.Timeout | undefined;
   readonly #headers: Record<string, string>;
   readonly #allowJson: boolean;
@@ -63,21 +64,40 @@ class Channel {
     return this.#mode === 'sse';
   }
 
-  /** Starts the SSE stream (idempotent); `prime` sends an id-only event so the client can resume. */
-  startStream(primeId?: string): void {
+  /**
+   * Starts the SSE stream (idempotent); `prime` sends an id-only event so the client can resume.
+   * `flush` sends the headers at once, for a stream that may stay silent (a GET).
+   */
+  startStream(primeId?: string, flush = false): void {
     if (this.#mode !== 'pending') return;
     this.#mode = 'sse';
     this.res.writeHead(200, { ...this.#headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    this.res.flushHeaders();
     // The priming event gives the client an id to resume from, and a reconnection delay.
-    if (primeId !== undefined) this.res.write(`id: ${primeId}\nretry: ${RETRY_MS}\ndata: \n\n`);
+    if (primeId !== undefined) this.#write(`id: ${primeId}\nretry: ${RETRY_MS}\ndata: \n\n`);
+    else if (flush) this.res.flushHeaders();
     this.#keepalive = setInterval(() => this.res.write(': keepalive\n\n'), KEEPALIVE_MS);
     this.#keepalive.unref();
   }
 
   event(bytes: Buffer, id?: string): void {
     this.startStream();
-    for (const part of sseEvent(bytes, id)) this.res.write(part);
+    for (const part of sseEvent(bytes, id)) this.#write(part);
+  }
+
+  /** Writes made in one tick (headers, priming event, event, end) leave in one system call. */
+  #write(data: string | Buffer): void {
+    // Cork the socket itself: a response that ends in this tick lets go of its socket (which
+    // keep-alive then reuses), and uncorking through the response would no longer reach it.
+    const socket = this.res.socket;
+    if (!this.#corked && socket) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    this.res.write(data);
   }
 
   /** Sends the final answer and ends the response. */
@@ -137,6 +157,8 @@ export class HttpSessionTransport implements FrameTransport {
   /** Request id → the stream that will carry its answer. */
   readonly #byRequest = new Map<string, string>();
   #nextStream = 1;
+  /** Bytes kept for replay across all streams of the session. */
+  #retained = 0;
   #protocolVersion: string | undefined;
   #closed = false;
   readonly #maxEvents: number;
@@ -199,7 +221,7 @@ export class HttpSessionTransport implements FrameTransport {
       this.#streams.set(streamId, log);
     }
     const channel = new Channel(res, { streamId, headers: this.headers, allowJson: false });
-    channel.startStream();
+    channel.startStream(undefined, true);
     for (const event of log.events) if (event.seq > after) channel.event(event.bytes, `${streamId}:${event.seq}`);
     if (log.finished) {
       channel.end();
@@ -231,8 +253,15 @@ export class HttpSessionTransport implements FrameTransport {
     if (!asJson) this.#store(log, seq, bytes);
     if (channel?.open) {
       if (!channel.streaming && (!isAnswer || options.stream)) channel.startStream(this.#primes() ? `${streamId}:0` : undefined);
-      if (isAnswer) channel.answer(bytes, 200, eventId);
-      else channel.event(bytes, eventId);
+      if (isAnswer) {
+        channel.answer(bytes, 200, eventId);
+        // Delivered whole once the response is flushed: nothing is left to replay. A connection
+        // that broke first keeps the stream replayable for a while.
+        const res = channel.res;
+        res.once('close', () => (res.writableFinished ? this.#forget(streamId) : this.#forgetLater(streamId)));
+        return;
+      }
+      channel.event(bytes, eventId);
     }
     if (log.finished && (log.channel === undefined || !log.channel.open)) this.#forgetLater(streamId);
   }
@@ -253,6 +282,7 @@ export class HttpSessionTransport implements FrameTransport {
     this.#closed = true;
     for (const log of this.#streams.values()) log.channel?.end();
     this.#streams.clear();
+    this.#retained = 0;
     this.onclose?.({ reason: 'the session ended' });
   }
 
@@ -269,14 +299,36 @@ export class HttpSessionTransport implements FrameTransport {
   #store(log: StreamLog, seq: number, bytes: Buffer): void {
     log.events.push({ seq, bytes });
     log.bytes += bytes.length;
-    while (log.events.length > this.#maxEvents || (log.bytes > this.#maxBytes && log.events.length > 1)) log.bytes -= log.events.shift()!.bytes.length;
+    this.#retained += bytes.length;
+    while (log.events.length > this.#maxEvents || (log.bytes > this.#maxBytes && log.events.length > 1)) this.#drop(log);
+    // The session as a whole keeps at most twice a stream's allowance: the oldest finished
+    // streams (answers a dropped connection never fetched) go first.
+    if (this.#retained > 2 * this.#maxBytes) {
+      for (const [id, other] of this.#streams) {
+        if (this.#retained <= 2 * this.#maxBytes) break;
+        if (other.finished && other !== log) this.#forget(id);
+      }
+    }
   }
 
-  /** A finished stream stays replayable for a while, then goes. */
+  #drop(log: StreamLog): void {
+    const dropped = log.events.shift()!.bytes.length;
+    log.bytes -= dropped;
+    this.#retained -= dropped;
+  }
+
+  #forget(streamId: string): void {
+    const log = this.#streams.get(streamId);
+    if (!log) return;
+    this.#retained -= log.bytes;
+    this.#streams.delete(streamId);
+  }
+
+  /** A finished stream whose client went away stays replayable for a while, then goes. */
   #forgetLater(streamId: string): void {
     setTimeout(() => {
       const log = this.#streams.get(streamId);
-      if (log?.finished && !log.channel?.open) this.#streams.delete(streamId);
+      if (log?.finished && !log.channel?.open) this.#forget(streamId);
     }, 60_000).unref();
   }
 }
