@@ -3,7 +3,9 @@
  * for the tamper-evident audit trail (seed 001 §7) until that layer replaces it; the record's
  * fields are a subset of the spec's FlowRecord so the replacement can keep them.
  *
- * Writes go through the stream's own buffer and never block the message path.
+ * Lines recorded in one turn of the event loop leave in one write (stderr on a pipe writes
+ * synchronously on Linux: one system call per line would cost every call a few microseconds
+ * under load); `close` writes what is pending.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
@@ -50,14 +52,25 @@ export function createDecisionLog(config: DecisionLogConfig, logger: Logger, std
   }
   const onlyDenials = config.include === 'denials';
   let seq = 0;
+  let pending = '';
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    scheduled = undefined;
+    if (pending.length === 0) return;
+    const text = pending;
+    pending = '';
+    out.write(text);
+  };
   return {
     record(entry) {
       if (onlyDenials && entry.verdict === 'allow') return;
       seq++;
-      const line = JSON.stringify({ type: 'guardrail.decision', time: new Date().toISOString(), seq, ...entry });
-      out.write(`${line}\n`);
+      pending += `${JSON.stringify({ type: 'guardrail.decision', time: new Date().toISOString(), seq, ...entry })}\n`;
+      scheduled ??= setImmediate(flush);
     },
     close() {
+      if (scheduled) clearImmediate(scheduled);
+      flush();
       return new Promise((resolve) => {
         if (!stream) return resolve();
         stream.end(() => resolve());
