@@ -130,7 +130,7 @@ export class ParkedCalls {
     this.#calls.delete(call.token);
   }
 
-  /** The call a retry continues, if its state is genuine and matches the retried request. */
+  /** The call a retry continues, if its state is genuine and matches the retried request; it leaves the registry until its next round. */
   claim(state: string, request: JsonRpcRequest): ParkedCall | undefined {
     const rest = state.slice(PREFIX.length);
     const dot = rest.indexOf('.');
@@ -143,6 +143,8 @@ export class ParkedCalls {
     const expected = Buffer.from(sign(token, call.method, call.name));
     const given = Buffer.from(rest.slice(dot + 1));
     if (name !== call.name || expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    // A round is continued once: a second retry with the same state finds nothing.
+    this.delete(call);
     return call;
   }
 

@@ -484,6 +484,7 @@ export class Session {
     if (inflight.cancelled || this.#closed) return registry.delete(call);
     const answer = call.answer;
     if (answer === undefined) {
+      registry.add(call);
       call.expireAfter(this.#o.limits.maxRequestTimeMs, () => {
         registry.delete(call);
         if (call.upstreamId !== undefined) link.cancel(call.upstreamId, 'the client did not answer the server\'s questions in time');

@@ -86,6 +86,42 @@ describe('a forged requestState', () => {
   });
 });
 
+describe('a requestState used twice', () => {
+  it('continues the round once; the concurrent second retry is refused', async () => {
+    const ws = workspace({ upstreams: { everything: { command: NODE, args: [EVERYTHING, 'stdio'] } } });
+    const gateway = await startHttpGateway(['--config', ws.config]);
+    try {
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { sampling: {} } };
+      const headers = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'trigger-sampling-request' };
+      const params = { name: 'trigger-sampling-request', arguments: { prompt: 'twice', maxTokens: 5 }, _meta: meta };
+      const first = JSON.parse((await rawHttp(gateway.url, { headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }) })).body) as {
+        result: { resultType: string; inputRequests: Record<string, unknown>; requestState: string };
+      };
+      expect(first.result.resultType).toBe('input_required');
+      const [key] = Object.keys(first.result.inputRequests);
+      const retry = (id: number) =>
+        rawHttp(gateway.url, {
+          headers,
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id,
+            method: 'tools/call',
+            params: { ...params, requestState: first.result.requestState, inputResponses: { [key!]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'once' } } } },
+          }),
+        }).then((r) => JSON.parse(r.body) as { result?: { content: Array<{ text: string }> }; error?: { code: number } });
+      const answers = await Promise.all([retry(2), retry(3)]);
+      const completed = answers.filter((a) => a.result !== undefined);
+      const refused = answers.filter((a) => a.error !== undefined);
+      expect(completed).toHaveLength(1);
+      expect(completed[0]!.result!.content[0]!.text).toContain('once');
+      expect(refused.map((a) => a.error!.code)).toEqual([-32602]);
+    } finally {
+      await gateway.stop();
+      ws.remove();
+    }
+  });
+});
+
 describe.each<Downstream>(['stdio', 'http'])('a 2025-11-25 client in front of a 2026-07-28-only server over %s', (downstream) => {
   let ws: Workspace;
   let gateway: RunningGateway | undefined;
