@@ -9,18 +9,9 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as guardrail from '../src/index.ts';
 import { decision, type Gateway, type Stage } from '../src/index.ts';
-import { eventually, FIXTURE, NODE, ROOT } from './helpers/gateway.ts';
+import { alive, eventually, FIXTURE, NODE, ROOT } from './helpers/gateway.ts';
 
 type Message = Record<string, unknown>;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('exports', () => {
   it('exposes the embedding API', () => {

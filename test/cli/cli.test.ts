@@ -11,16 +11,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, eventually, FIXTURE, NODE, ROOT } from '../helpers/gateway.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, CLI, eventually, FIXTURE, NODE, ROOT } from '../helpers/gateway.ts';
 
 interface Ran {
   code: number | null;

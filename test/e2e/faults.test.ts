@@ -4,7 +4,7 @@
  * it concerns, with the right JSON-RPC error, and never take the gateway or other sessions down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVERYTHING, FIXTURE, NODE, startHttpGateway, waitReady, workspace, type RunningGateway, type Workspace } from '../helpers/gateway.ts';
+import { alive, EVERYTHING, FIXTURE, NODE, type RunningGateway, startHttpGateway, waitReady, workspace, type Workspace } from '../helpers/gateway.ts';
 import { MCP_HEADERS, rawHttp, RawStdio, sseMessages } from '../helpers/raw.ts';
 
 type Message = Record<string, unknown>;
@@ -12,15 +12,6 @@ type Message = Record<string, unknown>;
 const call = (id: unknown, name: string, args: Message = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const textOf = (m: Message): string => ((m.result as { content: Array<{ text: string }> }).content ?? []).map((c) => c.text).join('');
 const errorOf = (m: Message) => m.error as { code: number; message: string; data?: Record<string, unknown> };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('upstream faults (stdio)', () => {
   let ws: Workspace;
