@@ -116,8 +116,8 @@ log: { level: silent }
     await gateway?.stop();
   });
 
-  it('runs the built-in request filter first and the custom stage after it', () => {
-    expect(gateway.pipeline.stages.map((s) => s.name)).toEqual(['request-filter', 'no-echo']);
+  it('runs the built-in stages first and the custom stage after them', () => {
+    expect(gateway.pipeline.stages.map((s) => s.name)).toEqual(['request-filter', 'argument-schema', 'argument-guard', 'no-echo']);
   });
 
   it('initializes and lists the fixture\'s tools, without the denied one', async () => {

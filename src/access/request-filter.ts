@@ -22,34 +22,54 @@ export interface RequestFilterOptions {
   readonly policies: ReadonlyMap<string, ServerPolicy>;
 }
 
-interface CompiledToolPolicy {
+interface CompiledNamePolicy {
+  /** Undefined: everything not denied (a strict policy compiles an absent list to an empty one). */
   readonly allow: GlobList | undefined;
   readonly deny: GlobList;
 }
+
+type Kind = 'tool' | 'prompt' | 'resource';
+
+/** Where each kind is listed, and what names an item in a listing. */
+const LISTED: Readonly<Record<string, { kind: Kind; field: string; key: string }>> = {
+  'tools/list': { kind: 'tool', field: 'tools', key: 'name' },
+  'prompts/list': { kind: 'prompt', field: 'prompts', key: 'name' },
+  'resources/list': { kind: 'resource', field: 'resources', key: 'uri' },
+};
+
+/** Requests that use one item, and its kind. */
+const USES: Readonly<Record<string, Kind>> = {
+  'tools/call': 'tool',
+  'prompts/get': 'prompt',
+  'resources/read': 'resource',
+  'resources/subscribe': 'resource',
+  'resources/unsubscribe': 'resource',
+};
 
 type Obj = Record<string, unknown>;
 
 export function requestFilter(options: RequestFilterOptions): Stage {
   if (!Number.isInteger(options.maxDepth) || options.maxDepth < 2) throw new Error('request-filter: maxDepth must be an integer of at least 2');
-  const tools = new Map<string, CompiledToolPolicy>();
+  const compiled = new Map<string, Record<Kind, CompiledNamePolicy>>();
   for (const [server, policy] of options.policies) {
-    tools.set(server, {
-      allow: policy.tools.allow === undefined ? undefined : compileGlobs(policy.tools.allow),
-      deny: compileGlobs(policy.tools.deny),
+    const compile = (p: ServerPolicy['tools']): CompiledNamePolicy => ({
+      allow: p.allow === undefined ? (policy.strictMode ? compileGlobs([]) : undefined) : compileGlobs(p.allow),
+      deny: compileGlobs(p.deny),
     });
+    compiled.set(server, { tool: compile(policy.tools), prompt: compile(policy.prompts), resource: compile(policy.resources) });
   }
   const maxDepth = options.maxDepth;
 
-  /** Why a tool is not available on a server, or undefined if it is. */
-  function toolRefusal(server: string, tool: string): { rule: string; reason: string; evidence: Obj } | undefined {
-    const policy = tools.get(server);
+  /** Why a tool, prompt or resource is not available on a server, or undefined if it is. */
+  function refusal(server: string, kind: Kind, name: string): { rule: string; reason: string; evidence: Obj } | undefined {
+    const policy = compiled.get(server)?.[kind];
     if (!policy) return undefined;
-    const denied = policy.deny.matches(tool);
+    const denied = policy.deny.matches(name);
     if (denied !== undefined) {
-      return { rule: 'request-filter.tool-denied', reason: `tool "${tool}" on server "${server}" is denied by policy (matches "${denied}")`, evidence: { server, tool, pattern: denied } };
+      return { rule: `request-filter.${kind}-denied`, reason: `${kind} "${name}" on server "${server}" is denied by policy (matches "${denied}")`, evidence: { server, [kind]: name, pattern: denied } };
     }
-    if (policy.allow && policy.allow.matches(tool) === undefined) {
-      return { rule: 'request-filter.tool-not-allowed', reason: `tool "${tool}" on server "${server}" is not in the policy's allow list`, evidence: { server, tool } };
+    if (policy.allow && policy.allow.matches(name) === undefined) {
+      return { rule: `request-filter.${kind}-not-allowed`, reason: `${kind} "${name}" on server "${server}" is not in the policy's allow list`, evidence: { server, [kind]: name } };
     }
     return undefined;
   }
@@ -90,9 +110,8 @@ export function requestFilter(options: RequestFilterOptions): Stage {
           return deny('request-filter.capability-not-declared', `the client did not declare the "${needs}" capability, so ${ctx.method} is not forwarded`, { method: ctx.method, capability: needs }, ErrorCode.MethodNotFound);
         }
       }
-      if (ctx.direction === 'server-to-client' && ctx.kind === 'result' && ctx.method === 'tools/list' && ctx.server !== undefined) {
-        return hideTools(ctx.server, message);
-      }
+      const listing = LISTED[ctx.method];
+      if (listing && ctx.direction === 'server-to-client' && ctx.kind === 'result' && ctx.server !== undefined) return hide(ctx.server, listing, message);
       return PASS;
     },
   };
@@ -118,21 +137,27 @@ export function requestFilter(options: RequestFilterOptions): Stage {
         return deny('request-filter.unknown-target', `no server behind this gateway offers "${name}"`, { method: ctx.method, name }, ErrorCode.InvalidParams);
       }
     }
-    if (ctx.method === 'tools/call' && ctx.server !== undefined && ctx.target !== undefined) {
-      const refusal = toolRefusal(ctx.server, ctx.target);
-      if (refusal) return deny(refusal.rule, refusal.reason, refusal.evidence);
+    const kind = USES[ctx.method];
+    if (kind !== undefined && ctx.server !== undefined && ctx.target !== undefined) {
+      const refused = refusal(ctx.server, kind, ctx.target);
+      if (refused) return deny(refused.rule, refused.reason, refused.evidence);
+    }
+    if (ctx.method === 'completion/complete' && ctx.server !== undefined && ctx.target !== undefined) {
+      const ref = params?.ref as Obj | undefined;
+      const refused = refusal(ctx.server, typeof ref?.name === 'string' ? 'prompt' : 'resource', ctx.target);
+      if (refused) return deny(refused.rule, refused.reason, refused.evidence);
     }
     return PASS;
   }
 
-  function hideTools(server: string, message: Obj): StageResult {
+  function hide(server: string, listing: { kind: Kind; field: string; key: string }, message: Obj): StageResult {
     const result = message.result as Obj | undefined;
-    const list = result?.tools;
-    if (!Array.isArray(list) || !tools.has(server)) return PASS;
+    const list = result?.[listing.field];
+    if (!Array.isArray(list) || !compiled.has(server)) return PASS;
     const hidden: string[] = [];
-    const kept = list.filter((tool) => {
-      const name = (tool as Obj | null)?.name;
-      if (typeof name === 'string' && toolRefusal(server, name)) {
+    const kept = list.filter((item) => {
+      const name = (item as Obj | null)?.[listing.key];
+      if (typeof name === 'string' && refusal(server, listing.kind, name)) {
         hidden.push(name);
         return false;
       }
@@ -141,8 +166,8 @@ export function requestFilter(options: RequestFilterOptions): Stage {
     if (hidden.length === 0) return PASS;
     return {
       effect: 'mutate',
-      message: { ...message, result: { ...result, tools: kept } } as never,
-      decision: decision('transform', REQUEST_FILTER, 'request-control', 'request-filter.tools-hidden', `${hidden.length} tool(s) of server "${server}" hidden by policy`, { server, hidden }),
+      message: { ...message, result: { ...result, [listing.field]: kept } } as never,
+      decision: decision('transform', REQUEST_FILTER, 'request-control', `request-filter.${listing.field}-hidden`, `${hidden.length} ${listing.kind}(s) of server "${server}" hidden by policy`, { server, hidden }),
     };
   }
 }

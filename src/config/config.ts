@@ -1,13 +1,34 @@
 /** The normalised configuration the gateway runs on (after `load.ts` has checked it). */
 
+/** Allow and deny globs for tools (by name), prompts (by name) or resources (by URI). */
 export interface ToolPolicy {
-  /** Globs; `undefined` allows every tool that is not denied. */
+  /** Globs; `undefined` allows every one that is not denied (unless the policy is strict). */
   readonly allow: readonly string[] | undefined;
   readonly deny: readonly string[];
 }
 
+/** One argument guard, normalised (presets expanded, paths absolute, options camelCased). */
+export interface GuardEntry {
+  readonly guard: 'path' | 'url' | 'command' | 'sql';
+  readonly on: 'tools/call' | 'resources/read';
+  /** Tool globs; undefined = every tool. */
+  readonly tools: readonly string[] | undefined;
+  readonly arguments: readonly string[];
+  /** The guard factory's options (see src/guards/). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Where it came from in the file, for messages: `upstreams.files.policy.guards.0`. */
+  readonly source: string;
+}
+
 export interface ServerPolicy {
   readonly tools: ToolPolicy;
+  readonly prompts: ToolPolicy;
+  readonly resources: ToolPolicy;
+  /** Anything not allowed explicitly is denied (an absent allow list allows nothing). */
+  readonly strictMode: boolean;
+  /** Tool arguments are checked against the tool's inputSchema. */
+  readonly validateArguments: boolean;
+  readonly guards: readonly GuardEntry[];
 }
 
 export interface RestartPolicy {

@@ -14,6 +14,7 @@ import type { ZodError } from 'zod';
 import { compileGlobs } from '../access/globs.ts';
 import type {
   DecisionLogConfig,
+  GuardEntry,
   GatewayConfig,
   HttpListenerConfig,
   Limits,
@@ -23,7 +24,9 @@ import type {
 } from './config.ts';
 import { interpolate, type InterpolationError } from './interpolate.ts';
 import { BUILTIN_PROFILES } from './profiles.ts';
-import { configSchema, type RawConfig, type RawProfile, type RawUpstream } from './schema.ts';
+import { expandPreset } from '../guards/presets.ts';
+import { POLICY_TEMPLATES } from './policy-templates.ts';
+import { configSchema, type RawConfig, type RawGuardEntry, type RawProfile, type RawUpstream } from './schema.ts';
 import { parseByteSize, parseDuration } from './units.ts';
 
 export interface ConfigIssue {
@@ -118,6 +121,30 @@ export function checkConfig(
 
 type Report = (severity: ConfigIssue['severity'], path: (string | number)[], message: string) => void;
 
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** A guard entry as the gateway compiles it: presets expanded, folders absolute, options camelCased. */
+function normaliseGuard(raw: RawGuardEntry, path: (string | number)[], baseDir: string, report: Report): GuardEntry[] {
+  const source = path.join('.');
+  const { tools, arguments: args, on, ...rest } = raw as RawGuardEntry & { tools?: string[]; arguments?: string[]; on?: GuardEntry['on'] };
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    if (key === 'guard' || key === 'preset') continue;
+    if (key === 'roots' || key === 'blocked') options[key] = (value as string[]).map((dir) => resolve(baseDir, dir));
+    else if (key === 'max_file_bytes') options.maxFileBytes = parseByteSize(value as number | string);
+    else options[camel(key)] = value;
+  }
+  if (tools !== undefined) {
+    try {
+      compileGlobs(tools);
+    } catch (error) {
+      report('error', [...path, 'tools'], (error as Error).message);
+    }
+  }
+  if ('preset' in raw) return expandPreset(raw.preset, options).map((entry) => ({ ...entry, source }));
+  return [{ guard: raw.guard, on: on ?? 'tools/call', tools, arguments: args!, options, source }];
+}
+
 function zodIssues(error: ZodError, issue: (s: 'error', p: (string | number)[], m: string) => ConfigIssue): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const i of error.issues) {
@@ -149,6 +176,12 @@ const DEFAULT_INHERITED_ENV =
   process.platform === 'win32'
     ? ['APPDATA', 'HOMEDRIVE', 'HOMEPATH', 'LOCALAPPDATA', 'PATH', 'PATHEXT', 'PROCESSOR_ARCHITECTURE', 'SYSTEMDRIVE', 'SYSTEMROOT', 'TEMP', 'TMP', 'USERNAME', 'USERPROFILE', 'PROGRAMFILES']
     : ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'];
+
+/**
+ * Variables that make a program load or run code it was not given (dynamic-loader preloads,
+ * interpreter start-up hooks): never passed to a server, even when named.
+ */
+const INJECTING_ENV = /^(LD_[A-Z_]*|DYLD_[A-Z_]*|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONINSPECT|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|BASH_ENV|ENV|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GIT_SSH_COMMAND|GIT_EXEC_PATH|GIT_CONFIG_GLOBAL|GIT_CONFIG_SYSTEM)$/;
 
 const SERVER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const NAME_CHARS = /^[A-Za-z0-9_.-]+$/;
@@ -203,6 +236,8 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
   const globalTools = Object.assign({}, ...layers.map((l) => l.policy?.tools ?? {}), raw.policy?.tools ?? {}) as { allow?: string[]; deny?: string[] };
   checkGlobs(globalTools, ['policy', 'tools'], report);
 
+  const globalGuards = [...layers.flatMap((l) => l.policy?.guards ?? []), ...(raw.policy?.guards ?? [])].flatMap((g, i) => normaliseGuard(g, ['policy', 'guards', i], baseDir, report));
+
   const separator = raw.aggregation?.separator ?? '__';
   if (separator.length === 0 || !NAME_CHARS.test(separator)) {
     report('error', ['aggregation', 'separator'], 'must be one or more of the characters tool names may use: letters, digits, "_", "-", "."');
@@ -224,11 +259,26 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     }
     const serverTools = up.policy?.tools ?? {};
     checkGlobs(serverTools, [...path, 'policy', 'tools'], report, globalTools.deny);
+    const namePolicy = (kind: 'prompts' | 'resources') => {
+      const global = Object.assign({}, ...layers.map((l) => l.policy?.[kind] ?? {}), raw.policy?.[kind] ?? {}) as { allow?: string[]; deny?: string[] };
+      const own = up.policy?.[kind] ?? {};
+      checkGlobs(own, [...path, 'policy', kind], report, global.deny);
+      return { allow: own.allow ?? global.allow, deny: [...new Set([...(global.deny ?? []), ...(own.deny ?? [])])] };
+    };
+    const template = up.policy?.extends ?? raw.policy?.extends;
+    const defaults = template === undefined ? undefined : POLICY_TEMPLATES[template];
+    const guards = [...globalGuards, ...(up.policy?.guards ?? []).flatMap((g, i) => normaliseGuard(g, [...path, 'policy', 'guards', i], baseDir, report))];
     const policy: ServerPolicy = {
       tools: {
         allow: serverTools.allow ?? globalTools.allow,
         deny: [...new Set([...(globalTools.deny ?? []), ...(serverTools.deny ?? [])])],
       },
+      prompts: namePolicy('prompts'),
+      resources: namePolicy('resources'),
+      strictMode: up.policy?.strict_mode ?? raw.policy?.strict_mode ?? defaults?.strictMode ?? false,
+      validateArguments: up.policy?.validate_arguments ?? raw.policy?.validate_arguments ?? true,
+      // The template's guard defaults lie under what each entry sets.
+      guards: defaults ? guards.map((g) => ({ ...g, options: { ...defaults.guardDefaults[g.guard], ...g.options } })) : guards,
     };
     upstreams.push({
       name,
@@ -286,6 +336,13 @@ function upstreamTransport(
       if (v !== undefined && !v.startsWith('()')) childEnv[key] = v;
     }
     Object.assign(childEnv, up.env ?? {});
+    for (const [section, names] of [['inherit_env', up.inherit_env ?? []], ['env', Object.keys(up.env ?? {})]] as const) {
+      names.forEach((name, i) => {
+        if (!INJECTING_ENV.test(name)) return;
+        report('warning', [...path, section, section === 'env' ? name : i], `${name} makes a program load code it was not given; it is never passed to a server`);
+        delete childEnv[name];
+      });
+    }
     return { kind: 'stdio', command: up.command, args: up.args ?? [], env: childEnv, cwd, stderr: up.stderr ?? 'log' };
   }
   return {

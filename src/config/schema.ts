@@ -23,9 +23,76 @@ export const toolPolicySchema = z
   })
   .describe('Which of a server\'s tools the client may see and call.');
 
+const selector = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*(\[(\*|\d+)\]|\.[A-Za-z_$][\w$-]*)*$/, 'an argument path such as "path", "paths[*]" or "options.url"');
+const guardTarget = {
+  tools: globList.optional().describe('The tools whose arguments this guard judges (default: every tool). For `on: resources/read`, ignored.'),
+  arguments: z.array(selector).min(1).describe('Where the value sits in the arguments: "path", "paths[*]", "options.url". An absent argument is not judged.'),
+  on: z.enum(['tools/call', 'resources/read']).optional().describe('`tools/call` (default) judges tool arguments; `resources/read` judges `params.uri` (use arguments: [uri]).'),
+};
+const pathOptions = {
+  roots: z.array(z.string().min(1)).min(1).describe('Folders the path must be inside, relative to the config file; relative arguments start at the first.'),
+  blocked: z.array(z.string().min(1)).optional().describe('Folders inside the roots that are refused.'),
+  extensions: z.array(z.string().regex(/^(\.[^./\\]+)+$/, 'an extension such as ".txt" or ".tar.gz"')).optional().describe('Allowed file extensions; absent = any.'),
+  allow: z
+    .strictObject({ read: z.boolean().optional(), write: z.boolean().optional(), delete: z.boolean().optional() })
+    .optional()
+    .describe('Operations the policy permits (default read and write, not delete).'),
+  max_file_bytes: byteSize.optional().describe('Largest existing file a read may name.'),
+};
+const urlOptions = {
+  schemes: z.array(z.string().min(1)).optional().describe('Allowed URL schemes (default http, https).'),
+  hosts: z.array(z.string().min(1)).optional().describe('Allowed host globs (`*.example.com`); absent = any public host.'),
+  ports: z.array(z.number().int().min(1).max(65535)).optional().describe('Allowed ports (the effective port: 80 for http://h/); absent = any.'),
+  block_private: z.boolean().optional().describe('Refuse loopback, private, link-local, CGNAT, unique-local and other internal addresses, in every spelling, after resolving names (default true). Cloud metadata addresses are always refused.'),
+};
+const commandOptions = {
+  allow: z.array(z.string().min(1)).describe('Command names that may run.'),
+  block: z.array(z.string().min(1)).optional().describe('Command names always refused (wins over allow).'),
+  allow_shell: z.boolean().optional().describe('Accept shell syntax (pipes, redirections, ;) in a command line, judging every command in it (default false).'),
+  no_options_after: z.number().int().nonnegative().optional().describe('Exec style: from this argument index on, no argument may start with "-".'),
+};
+const sqlOptions = {
+  read_only: z.boolean().optional().describe('Refuse writes (default true).'),
+  allow_ddl: z.boolean().optional().describe('Accept CREATE/ALTER/DROP when not read-only (default false).'),
+  dialect: z.enum(['postgresql', 'mysql', 'sqlite']).optional().describe('SQL dialect (default postgresql).'),
+};
+
+export const guardEntrySchema = z
+  .union([
+    z.strictObject({ guard: z.literal('path'), ...guardTarget, ...pathOptions, operation: z.enum(['read', 'write', 'delete']).optional() }).describe('Filesystem paths.'),
+    z.strictObject({ guard: z.literal('url'), ...guardTarget, ...urlOptions }).describe('URLs a server will fetch (SSRF).'),
+    z.strictObject({ guard: z.literal('command'), ...guardTarget, ...commandOptions }).describe('Commands a server will run.'),
+    z.strictObject({ guard: z.literal('sql'), ...guardTarget, ...sqlOptions }).describe('SQL a server will execute.'),
+    z.strictObject({ preset: z.literal('filesystem'), ...pathOptions }).describe('The reference filesystem server: every path argument of every tool, with the operation each tool performs, and file:// resources.'),
+    z.strictObject({ preset: z.literal('fetch'), ...urlOptions }).describe('Fetch-like servers: the `url` argument of fetch tools.'),
+    z.strictObject({ preset: z.literal('git'), ...pathOptions }).describe('Git servers: the `repo_path` argument, read or write by tool.'),
+    z.strictObject({ preset: z.literal('shell'), ...commandOptions }).describe('Shell-like servers: the `command` argument of run/exec tools.'),
+    z.strictObject({ preset: z.literal('sql'), ...sqlOptions }).describe('SQL servers: the `sql` or `query` argument of query tools.'),
+  ])
+  .describe('An argument guard: which arguments of which tools it judges, and how. A preset covers a common server without selectors.');
+
+const namePolicy = (what: string, spelled: string) =>
+  z
+    .strictObject({
+      allow: globList.optional().describe(`Only ${what} matching one of these exist for the client. Omit to allow every one not denied (unless strict_mode).`),
+      deny: globList.optional().describe(`${what[0]!.toUpperCase()}${what.slice(1)} matching any of these are hidden from listings and refused. Deny wins over allow.`),
+    })
+    .describe(`Which ${what} the client may see and use, by ${spelled}.`);
+
 export const serverPolicySchema = z
   .strictObject({
+    extends: z
+      .enum(['restrictive', 'moderate', 'permissive'])
+      .optional()
+      .describe('A policy template (seed 002): restrictive (untrusted: strict mode, read-only paths, https only), moderate (semi-trusted), permissive (trusted internal). It supplies strict_mode and the defaults of every guard; what the policy sets wins.'),
+    validate_arguments: z.boolean().optional().describe('Check tool arguments against the tool\'s own inputSchema before the call reaches the server (default true).'),
+    strict_mode: z.boolean().optional().describe('Anything the policy does not allow explicitly is denied: without an allow list, no tool, prompt or resource exists for the client.'),
     tools: toolPolicySchema.optional(),
+    prompts: namePolicy('prompts', 'name').optional(),
+    resources: namePolicy('resources', 'URI, matched as text (`*` matches "/" too; for file:// containment use the path guard, which resolves `..` and links)').optional(),
+    guards: z.array(guardEntrySchema).optional().describe('Argument guards. The global policy\'s guards apply to every server, before the server\'s own.'),
   })
   .describe('Policy for one upstream server; anything not set falls back to the global `policy`.');
 
@@ -143,3 +210,4 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RawUpstream = z.infer<typeof upstreamSchema>;
 export type RawListener = z.infer<typeof listenerSchema>;
 export type RawProfile = z.infer<typeof profileSchema>;
+export type RawGuardEntry = z.infer<typeof guardEntrySchema>;

@@ -71,7 +71,7 @@ export function pathGuard(options: PathGuardOptions): ArgumentGuard {
       // Windows one splits at "\\" and drops trailing dots and spaces. Either must stay inside.
       let target = '';
       for (const reading of readings(located.path)) {
-        const resolved = resolveReal(reading.startsWith('/') ? reading : `${roots[0]!}/${reading}`);
+        const resolved = resolveReal(reading.startsWith('/') ? reading : `${roots[0]!}/${reading}`, verifiedRoots());
         if (typeof resolved !== 'string') return resolved;
         if (!roots.some((r) => inside(resolved, r))) return finding('path.outside-roots', 'the path resolves outside the allowed folders', { resolved, roots });
         // Blocked folders also by case: on a case-insensitive filesystem PRIVATE is private.
@@ -173,10 +173,23 @@ function percentDecode(text: string): string | undefined {
   }
 }
 
-/** Step 7: the path as the kernel would resolve it; a finding when it cannot be resolved. */
-function resolveReal(path: string): string | NonNullable<GuardResult> {
+/**
+ * Step 7: the path as the kernel would resolve it; a finding when it cannot be resolved.
+ * `realDirs` are directories known to be real (the roots' real paths): a path that starts with
+ * one, segment by segment, starts there without asking the filesystem about its ancestors.
+ */
+function resolveReal(path: string, realDirs: readonly string[]): string | NonNullable<GuardResult> {
   const pending = path.split('/').reverse();
   let current = '/';
+  for (const dir of realDirs) {
+    const parts = dir.split('/').slice(1);
+    if (parts.length > pending.length - 1) continue;
+    if (parts.every((part, i) => pending[pending.length - 2 - i] === part)) {
+      pending.length -= parts.length + 1;
+      current = dir;
+      break;
+    }
+  }
   let exists = true;
   let hops = 0;
   while (pending.length > 0) {
@@ -193,12 +206,16 @@ function resolveReal(path: string): string | NonNullable<GuardResult> {
     }
     let isLink: boolean;
     try {
-      isLink = lstatSync(next).isSymbolicLink();
+      const stat = lstatSync(next, { throwIfNoEntry: false });
+      if (stat === undefined) {
+        exists = false;
+        current = next;
+        continue;
+      }
+      isLink = stat.isSymbolicLink();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') {
-        return finding('path.unresolvable', 'the path cannot be checked', { error: code });
-      }
+      if (code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') return finding('path.unresolvable', 'the path cannot be checked', { error: code });
       exists = false;
       current = next;
       continue;
@@ -213,6 +230,11 @@ function resolveReal(path: string): string | NonNullable<GuardResult> {
     pending.push(...target.split('/').reverse());
   }
   return current;
+}
+
+/** The roots whose real paths the filesystem confirmed (a root that does not exist is not one). */
+function verifiedRoots(): string[] {
+  return [...realPaths.values()];
 }
 
 /** A folder's real path; remembered once it exists (a root created later is picked up then). */

@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { createDecisionLog, type DecisionRecorder } from '../audit/decision-log.ts';
+import { argumentSchema } from '../access/argument-schema.ts';
 import { requestFilter } from '../access/request-filter.ts';
+import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SecurityContext } from '../pipeline/security-context.ts';
@@ -44,6 +46,7 @@ export class Gateway {
   readonly namespace: Namespace;
   readonly logger: Logger;
   readonly #options: GatewayOptions;
+  readonly #guards: ArgumentGuards;
   readonly #sessions = new Set<Session>();
   readonly #listeners: Listener[] = [];
   #recorder: DecisionRecorder | undefined;
@@ -56,7 +59,15 @@ export class Gateway {
     this.#options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.log);
-    this.pipeline = buildPipeline(options.config, options.stages ?? []);
+    const policies = new Map<string, ServerPolicy>(options.config.upstreams.map((u) => [u.name, u.policy]));
+    this.#guards = argumentGuards(policies);
+    const validated = new Set(options.config.upstreams.filter((u) => u.policy.validateArguments).map((u) => u.name));
+    this.pipeline = new Pipeline([
+      requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
+      argumentSchema({ servers: validated }),
+      this.#guards.stage,
+      ...(options.stages ?? []),
+    ]);
     this.namespace = createNamespace({
       enabled: options.config.aggregation.namespaced,
       separator: options.config.aggregation.separator,
@@ -74,6 +85,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    await this.#guards.prepare();
     this.#recorder = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
     this.#createTransport = this.#options.createTransport ?? (await upstreamTransportFactory(this.config.upstreams, this.config.limits, this.logger));
     for (const listener of this.config.listeners) {
@@ -162,9 +174,4 @@ export class Gateway {
     const { startHttpListener } = await import('./http-listener.ts');
     return startHttpListener(this, listener);
   }
-}
-
-function buildPipeline(config: GatewayConfig, extra: readonly Stage[]): Pipeline {
-  const policies = new Map<string, ServerPolicy>(config.upstreams.map((u) => [u.name, u.policy]));
-  return new Pipeline([requestFilter({ maxDepth: config.limits.maxDepth, policies }), ...extra]);
 }

@@ -316,3 +316,63 @@ describe('server-to-client requests and client capabilities', () => {
     for (const method of ['sampling/createMessage', 'elicitation/create', 'roots/list', 'ping']) expect(serverRequest(h, method).verdict, method).toBe('allow');
   });
 });
+
+describe('prompts, resources and strict mode', () => {
+  const yaml = `
+upstreams:
+  docs:
+    command: node
+    policy:
+      prompts: { deny: ["admin_*"] }
+      resources: { allow: ["file:///srv/docs/**"], deny: ["**/*.key"] }
+  locked:
+    command: node
+    policy: { extends: restrictive, tools: { allow: [read_file] } }
+`;
+  const h = () => harness({ yaml });
+  const call = (method: string, server: string, target: string, params: Record<string, unknown>) =>
+    h().run({ jsonrpc: '2.0', id: 1, method, params }, { server, target });
+
+  it('refuses a denied prompt and a resource outside the allow list, also for subscriptions and completion', () => {
+    expect(call('prompts/get', 'docs', 'admin_reset', { name: 'admin_reset' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.prompt-denied', evidence: { prompt: 'admin_reset', pattern: 'admin_*' } });
+    expect(call('prompts/get', 'docs', 'summary', { name: 'summary' }).verdict).toBe('allow');
+    expect(call('resources/read', 'docs', 'file:///srv/docs/a/b.md', { uri: 'file:///srv/docs/a/b.md' }).verdict).toBe('allow');
+    expect(call('resources/read', 'docs', 'file:///etc/passwd', { uri: 'file:///etc/passwd' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.resource-not-allowed' });
+    expect(call('resources/subscribe', 'docs', 'file:///srv/docs/tls/server.key', { uri: 'file:///srv/docs/tls/server.key' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.resource-denied' });
+    expect(call('completion/complete', 'docs', 'admin_reset', { ref: { type: 'ref/prompt', name: 'admin_reset' }, argument: { name: 'a', value: '' } }).verdict).toBe('deny');
+  });
+
+  it('hides denied prompts and resources from listings', () => {
+    const prompts = h().run({ jsonrpc: '2.0', id: 1, result: { prompts: [{ name: 'summary' }, { name: 'admin_reset' }] } }, { direction: 'server-to-client', method: 'prompts/list', server: 'docs' });
+    expect(prompts.verdict).toBe('transform');
+    expect((prompts.frame.message as unknown as { result: { prompts: Array<{ name: string }> } }).result.prompts.map((p) => p.name)).toEqual(['summary']);
+    const resources = h().run(
+      { jsonrpc: '2.0', id: 1, result: { resources: [{ uri: 'file:///srv/docs/a.md' }, { uri: 'file:///srv/docs/tls/a.key' }, { uri: 'file:///etc/hosts' }] } },
+      { direction: 'server-to-client', method: 'resources/list', server: 'docs' },
+    );
+    expect((resources.frame.message as unknown as { result: { resources: Array<{ uri: string }> } }).result.resources.map((r) => r.uri)).toEqual(['file:///srv/docs/a.md']);
+    expect(resources.decisions.at(-1)).toMatchObject({ rule: 'request-filter.resources-hidden', evidence: { hidden: ['file:///srv/docs/tls/a.key', 'file:///etc/hosts'] } });
+  });
+
+  it('in strict mode (the restrictive template), allows only what is listed', () => {
+    expect(call('tools/call', 'locked', 'read_file', { name: 'read_file' }).verdict).toBe('allow');
+    expect(call('tools/call', 'locked', 'write_file', { name: 'write_file' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.tool-not-allowed' });
+    // No prompt or resource allow list: none exists for the client.
+    expect(call('prompts/get', 'locked', 'anything', { name: 'anything' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.prompt-not-allowed' });
+    expect(call('resources/read', 'locked', 'file:///x', { uri: 'file:///x' }).decisions.at(-1)).toMatchObject({ rule: 'request-filter.resource-not-allowed' });
+  });
+
+  it('gives guards the template\'s defaults under what the entry sets', () => {
+    const policies = policiesFrom(`
+upstreams:
+  web:
+    command: node
+    policy:
+      extends: moderate
+      guards: [{ guard: url, arguments: [url], schemes: [https] }]
+`);
+    const entry = policies.get('web')!.guards[0]!;
+    expect(entry.options).toEqual({ schemes: ['https'], ports: [80, 443], blockPrivate: true });
+    expect(policies.get('web')!.strictMode).toBe(false);
+  });
+});

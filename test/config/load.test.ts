@@ -137,7 +137,7 @@ log: { level: debug, format: json }
       required: true,
       requestTimeoutMs: 5000,
       restart: { initialDelayMs: 100, maxDelayMs: 2000, maxAttempts: 3 },
-      policy: { tools: { allow: undefined, deny: ['delete_*', 'write_file'] } },
+      policy: { tools: { allow: undefined, deny: ['delete_*', 'write_file'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] },
     });
     expect(remote!.transport.kind).toBe('streamable-http');
     if (remote!.transport.kind === 'stdio') throw new Error('unreachable');
@@ -147,7 +147,7 @@ log: { level: debug, format: json }
     expect(remote!.required).toBe(false);
     // Not set on the upstream: the global request timeout.
     expect(remote!.requestTimeoutMs).toBe(30_000);
-    expect(remote!.policy).toEqual({ tools: { allow: undefined, deny: ['delete_*'] } });
+    expect(remote!.policy).toEqual({ tools: { allow: undefined, deny: ['delete_*'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] });
     expect(legacy!.transport.kind).toBe('sse');
     if (legacy!.transport.kind === 'stdio') throw new Error('unreachable');
     expect(legacy!.transport.connectTimeoutMs).toBe(10_000);
@@ -169,7 +169,7 @@ log: { level: debug, format: json }
         required: true,
         requestTimeoutMs: 60_000,
         restart: { initialDelayMs: 250, maxDelayMs: 30_000, maxAttempts: 10 },
-        policy: { tools: { allow: undefined, deny: [] } },
+        policy: { tools: { allow: undefined, deny: [] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] },
       },
     ]);
   });
@@ -519,7 +519,7 @@ ${ONE}`;
     expect(config.profile).toBe('tight');
     expect(config.limits).toEqual({ maxMessageBytes: 4 * MiB, maxDepth: 8, requestTimeoutMs: 20_000, maxRequestTimeMs: 300_000 });
     // A profile's policy is the global fallback for every upstream.
-    expect(config.upstreams[0]!.policy).toEqual({ tools: { allow: undefined, deny: ['shell'] } });
+    expect(config.upstreams[0]!.policy).toEqual({ tools: { allow: undefined, deny: ['shell'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] });
   });
 
   it('builds a user profile without extends on standard', () => {
@@ -636,5 +636,25 @@ upstreams:
     const result = parseConfigText(`listen: [{ url: "http://10.0.0.1:8080/mcp" }]\n${ONE}limits: { request_timeout: 2m, max_request_time: 1m }\n`, { env });
     expect(result.ok).toBe(false);
     expect(result.warnings.map((w) => w.path)).toEqual(['listen.0.url']);
+  });
+});
+
+describe('the environment of stdio servers', () => {
+  it('passes the defaults and what is named, never loader or interpreter hooks, and no unnamed secrets', () => {
+    const gatewayEnv = { PATH: '/usr/bin', HOME: '/home/u', LD_PRELOAD: '/tmp/evil.so', NODE_OPTIONS: '--require /tmp/x.js', AWS_SECRET_ACCESS_KEY: 'aws', GITHUB_TOKEN: 'gh', DB_PASSWORD: 'pw' };
+    const text = `upstreams:
+  s:
+    command: node
+    inherit_env: [LD_PRELOAD, GITHUB_TOKEN]
+    env: { NODE_OPTIONS: "--require /tmp/y.js", MODE: quiet, DYLD_INSERT_LIBRARIES: /tmp/z.dylib }
+`;
+    const result = parseConfigText(text, { env: gatewayEnv, source: 'e.yaml' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const transport = result.config.upstreams[0]!.transport;
+    if (transport.kind !== 'stdio') throw new Error('unreachable');
+    expect(transport.env).toEqual({ PATH: '/usr/bin', HOME: '/home/u', GITHUB_TOKEN: 'gh', MODE: 'quiet' });
+    expect(result.warnings.map((w) => w.path).sort()).toEqual(['upstreams.s.env.DYLD_INSERT_LIBRARIES', 'upstreams.s.env.NODE_OPTIONS', 'upstreams.s.inherit_env.0']);
+    expect(result.warnings[0]!.message).toMatch(/never passed to a server/);
   });
 });
