@@ -20,6 +20,20 @@ export interface GuardEntry {
   readonly source: string;
 }
 
+/** One action limit (seed 001 §5.3), normalised. */
+export interface LimitRule {
+  readonly scope: 'global' | 'session' | 'client' | 'server' | 'tool';
+  /** Tool globs; undefined = every tool call. */
+  readonly tools: readonly string[] | undefined;
+  readonly rate?: { readonly perMs: number; readonly burst: number; readonly text: string };
+  readonly quota?: { readonly limit: number; readonly periodMs: number; readonly text: string };
+  readonly concurrency?: number;
+  readonly mode: 'strict' | 'soft';
+  readonly maxDelayMs: number;
+  /** Where it is in the file; also the counter's name, so a global rule is shared by every server. */
+  readonly source: string;
+}
+
 export interface ServerPolicy {
   readonly tools: ToolPolicy;
   readonly prompts: ToolPolicy;
@@ -29,6 +43,7 @@ export interface ServerPolicy {
   /** Tool arguments are checked against the tool's inputSchema. */
   readonly validateArguments: boolean;
   readonly guards: readonly GuardEntry[];
+  readonly limits: readonly LimitRule[];
 }
 
 export interface RestartPolicy {

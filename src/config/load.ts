@@ -15,6 +15,7 @@ import { compileGlobs } from '../access/globs.ts';
 import type {
   DecisionLogConfig,
   GuardEntry,
+  LimitRule,
   GatewayConfig,
   HttpListenerConfig,
   Limits,
@@ -26,7 +27,7 @@ import { interpolate, type InterpolationError } from './interpolate.ts';
 import { BUILTIN_PROFILES } from './profiles.ts';
 import { expandPreset } from '../guards/presets.ts';
 import { POLICY_TEMPLATES } from './policy-templates.ts';
-import { configSchema, type RawConfig, type RawGuardEntry, type RawProfile, type RawUpstream } from './schema.ts';
+import { configSchema, type RawConfig, type RawGuardEntry, type RawLimit, type RawProfile, type RawUpstream } from './schema.ts';
 import { parseByteSize, parseDuration } from './units.ts';
 
 export interface ConfigIssue {
@@ -120,6 +121,39 @@ export function checkConfig(
 }
 
 type Report = (severity: ConfigIssue['severity'], path: (string | number)[], message: string) => void;
+
+const PERIOD_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000, d: 86_400_000, day: 86_400_000 };
+
+function perPeriod(text: string): { count: number; periodMs: number } {
+  const [count, unit] = text.split('/').map((p) => p.trim());
+  return { count: Number(count), periodMs: PERIOD_MS[unit!]! };
+}
+
+function normaliseLimit(raw: RawLimit, path: (string | number)[], report: Report): LimitRule {
+  const source = path.join('.');
+  if (raw.rate === undefined && raw.quota === undefined && raw.concurrency === undefined) report('error', path, 'a limit needs at least one of rate, quota, concurrency');
+  const rate = raw.rate === undefined ? undefined : perPeriod(raw.rate);
+  const quota = raw.quota === undefined ? undefined : perPeriod(raw.quota);
+  if (rate && rate.count <= 0) report('error', [...path, 'rate'], 'the rate must be more than 0');
+  if (quota && (!Number.isInteger(quota.count) || quota.count <= 0)) report('error', [...path, 'quota'], 'the quota must be a whole number of calls, more than 0');
+  if (raw.tools !== undefined) {
+    try {
+      compileGlobs(raw.tools);
+    } catch (error) {
+      report('error', [...path, 'tools'], (error as Error).message);
+    }
+  }
+  return {
+    scope: raw.scope,
+    tools: raw.tools,
+    ...(rate ? { rate: { perMs: rate.count / rate.periodMs, burst: raw.burst ?? Math.max(1, Math.floor(rate.count)), text: raw.rate! } } : {}),
+    ...(quota ? { quota: { limit: quota.count, periodMs: quota.periodMs, text: raw.quota! } } : {}),
+    ...(raw.concurrency === undefined ? {} : { concurrency: raw.concurrency }),
+    mode: raw.mode ?? 'strict',
+    maxDelayMs: parseDuration(raw.max_delay ?? '1s'),
+    source,
+  };
+}
 
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -238,6 +272,8 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
 
   const globalGuards = [...layers.flatMap((l) => l.policy?.guards ?? []), ...(raw.policy?.guards ?? [])].flatMap((g, i) => normaliseGuard(g, ['policy', 'guards', i], baseDir, report));
 
+  const globalLimits = (raw.policy?.rate_limits ?? []).map((l, i) => normaliseLimit(l, ['policy', 'rate_limits', i], report));
+
   const separator = raw.aggregation?.separator ?? '__';
   if (separator.length === 0 || !NAME_CHARS.test(separator)) {
     report('error', ['aggregation', 'separator'], 'must be one or more of the characters tool names may use: letters, digits, "_", "-", "."');
@@ -277,6 +313,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
       resources: namePolicy('resources'),
       strictMode: up.policy?.strict_mode ?? raw.policy?.strict_mode ?? defaults?.strictMode ?? false,
       validateArguments: up.policy?.validate_arguments ?? raw.policy?.validate_arguments ?? true,
+      limits: [...globalLimits, ...(up.policy?.rate_limits ?? []).map((l, i) => normaliseLimit(l, [...path, 'policy', 'rate_limits', i], report))],
       // The template's guard defaults lie under what each entry sets.
       guards: defaults ? guards.map((g) => ({ ...g, options: { ...defaults.guardDefaults[g.guard], ...g.options } })) : guards,
     };

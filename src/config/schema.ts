@@ -81,6 +81,21 @@ const namePolicy = (what: string, spelled: string) =>
     })
     .describe(`Which ${what} the client may see and use, by ${spelled}.`);
 
+const perPeriod = z.string().regex(/^\d+(\.\d+)?\s*\/\s*(ms|s|sec|second|m|min|minute|h|hour|d|day)$/, 'a count per period such as "10/s", "100/min", "1000/day"');
+
+export const limitSchema = z
+  .strictObject({
+    scope: z.enum(['global', 'session', 'client', 'server', 'tool']).describe('Who shares the budget: everyone, each session, each client (by the name it gives), each server, each tool.'),
+    tools: globList.optional().describe('The tools it counts (default: every tool call).'),
+    rate: perPeriod.optional().describe('Token bucket rate, e.g. "10/s".'),
+    burst: z.number().int().positive().optional().describe('Bucket size: calls allowed at once before the rate applies (default: the rate\'s count).'),
+    quota: perPeriod.optional().describe('Total calls per period, e.g. "1000/day" (fixed windows).'),
+    concurrency: z.number().int().positive().optional().describe('Calls in flight at once.'),
+    mode: z.enum(['strict', 'soft']).optional().describe('`strict` (default) refuses at once; `soft` delays a call up to `max_delay` when the rate allows it by then.'),
+    max_delay: duration.optional().describe('Longest a soft limit delays a call (default 1s).'),
+  })
+  .describe('One action limit: at least one of rate, quota, concurrency.');
+
 export const serverPolicySchema = z
   .strictObject({
     extends: z
@@ -92,6 +107,7 @@ export const serverPolicySchema = z
     tools: toolPolicySchema.optional(),
     prompts: namePolicy('prompts', 'name').optional(),
     resources: namePolicy('resources', 'URI, matched as text (`*` matches "/" too; for file:// containment use the path guard, which resolves `..` and links)').optional(),
+    rate_limits: z.array(limitSchema).optional().describe('Action limits on tool calls. The global policy\'s limits apply to every server (a `global` scope there is one budget for all).'),
     guards: z.array(guardEntrySchema).optional().describe('Argument guards. The global policy\'s guards apply to every server, before the server\'s own.'),
   })
   .describe('Policy for one upstream server; anything not set falls back to the global `policy`.');
@@ -211,3 +227,4 @@ export type RawUpstream = z.infer<typeof upstreamSchema>;
 export type RawListener = z.infer<typeof listenerSchema>;
 export type RawProfile = z.infer<typeof profileSchema>;
 export type RawGuardEntry = z.infer<typeof guardEntrySchema>;
+export type RawLimit = z.infer<typeof limitSchema>;

@@ -1,7 +1,7 @@
 import { frameOf, type Frame } from '../protocol/frame.ts';
 import type { MessageKind } from '../protocol/jsonrpc.ts';
 import { decision, type Decision } from './decision.ts';
-import type { Direction, Stage, StageContext, StageResult } from './stage.ts';
+import type { Direction, SettledCall, Stage, StageContext, StageResult } from './stage.ts';
 
 export type Verdict = 'allow' | 'transform' | 'deny';
 
@@ -67,6 +67,17 @@ export class Pipeline {
 
   stagesFor(direction: Direction, kind: MessageKind, method: string): readonly Stage[] {
     return this.#byKey.get(`${direction}|${kind}|${method}`) ?? this.#wildcard.get(`${direction}|${kind}`) ?? [];
+  }
+
+  /** Tells the stages that saw a client request that it has ended (see `Stage.settled`). */
+  settled(call: SettledCall): void {
+    for (const stage of this.stagesFor('client-to-server', 'request', call.method)) {
+      try {
+        stage.settled?.(call);
+      } catch {
+        // Letting go must not fail the session; a stage that cannot is its own problem.
+      }
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Frame } from '../protocol/frame.ts';
-import type { JsonRpcMessage, JsonRpcRequest, MessageKind } from '../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, MessageKind } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/revisions.ts';
 import type { Decision, Layer } from './decision.ts';
 import type { SecurityContext } from './security-context.ts';
@@ -44,11 +44,25 @@ export interface StageScope {
  * no I/O on the common path. `evaluate` may return a promise when it must wait (a DNS lookup,
  * an approval); the pipeline keeps the synchronous path free of promise overhead.
  */
+/** A client request that has ended: answered, refused, cancelled, or its session closed. */
+export interface SettledCall {
+  readonly session: SecurityContext;
+  readonly id: JsonRpcId;
+  readonly method: string;
+  readonly server: string | undefined;
+  readonly target: string | undefined;
+}
+
 export interface Stage {
   readonly name: string;
   readonly layer: Layer;
   readonly scope: StageScope;
   evaluate(context: StageContext): StageResult | Promise<StageResult>;
+  /**
+   * Called once for every client request this stage evaluated, when it has ended however it
+   * ended: a stage that holds something for the length of a call (a concurrency slot) lets go here.
+   */
+  settled?(call: SettledCall): void;
 }
 
 export const PASS: StageResult = Object.freeze({ effect: 'pass' });

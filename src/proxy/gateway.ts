@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { createDecisionLog, type DecisionRecorder } from '../audit/decision-log.ts';
 import { argumentSchema } from '../access/argument-schema.ts';
+import { actionLimiter } from '../limits/action-limiter.ts';
 import { requestFilter } from '../access/request-filter.ts';
 import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
@@ -66,6 +67,8 @@ export class Gateway {
       requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
       argumentSchema({ servers: validated }),
       this.#guards.stage,
+      // Last of the built-in stages: a call that any check refuses spends no budget.
+      actionLimiter({ rules: new Map(options.config.upstreams.map((u) => [u.name, u.policy.limits])) }),
       ...(options.stages ?? []),
     ]);
     this.namespace = createNamespace({

@@ -188,6 +188,23 @@ export class Session {
     const route: Route | undefined = CLIENT_REQUESTS[request.method];
     const target = route ? this.#resolve(route, request) : {};
     const outcome = await this.#run(frame, { direction: 'client-to-server', era, method: request.method, server: target.link?.name, target: target.name, id: request.id });
+    try {
+      await this.#dispatch(frame, request, outcome, route, target, era, envelope, headers);
+    } finally {
+      this.#o.pipeline.settled({ session: this.context, id: request.id, method: request.method, server: target.link?.name, target: target.name });
+    }
+  }
+
+  async #dispatch(
+    frame: Frame,
+    request: JsonRpcRequest,
+    outcome: PipelineOutcome,
+    route: Route | undefined,
+    target: Target,
+    era: Era,
+    envelope: Exclude<ReturnType<typeof readEnvelope>, string>,
+    headers: Readonly<Record<string, string>> | undefined,
+  ): Promise<void> {
     if (outcome.verdict === 'deny') return this.#refuse(request.id, outcome);
     if (route === undefined) {
       // The request filter refuses unknown methods; this holds even in a pipeline without it.

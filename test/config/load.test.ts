@@ -137,7 +137,7 @@ log: { level: debug, format: json }
       required: true,
       requestTimeoutMs: 5000,
       restart: { initialDelayMs: 100, maxDelayMs: 2000, maxAttempts: 3 },
-      policy: { tools: { allow: undefined, deny: ['delete_*', 'write_file'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] },
+      policy: { tools: { allow: undefined, deny: ['delete_*', 'write_file'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [], limits: [] },
     });
     expect(remote!.transport.kind).toBe('streamable-http');
     if (remote!.transport.kind === 'stdio') throw new Error('unreachable');
@@ -147,7 +147,7 @@ log: { level: debug, format: json }
     expect(remote!.required).toBe(false);
     // Not set on the upstream: the global request timeout.
     expect(remote!.requestTimeoutMs).toBe(30_000);
-    expect(remote!.policy).toEqual({ tools: { allow: undefined, deny: ['delete_*'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] });
+    expect(remote!.policy).toEqual({ tools: { allow: undefined, deny: ['delete_*'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [], limits: [] });
     expect(legacy!.transport.kind).toBe('sse');
     if (legacy!.transport.kind === 'stdio') throw new Error('unreachable');
     expect(legacy!.transport.connectTimeoutMs).toBe(10_000);
@@ -169,7 +169,7 @@ log: { level: debug, format: json }
         required: true,
         requestTimeoutMs: 60_000,
         restart: { initialDelayMs: 250, maxDelayMs: 30_000, maxAttempts: 10 },
-        policy: { tools: { allow: undefined, deny: [] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] },
+        policy: { tools: { allow: undefined, deny: [] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [], limits: [] },
       },
     ]);
   });
@@ -519,7 +519,7 @@ ${ONE}`;
     expect(config.profile).toBe('tight');
     expect(config.limits).toEqual({ maxMessageBytes: 4 * MiB, maxDepth: 8, requestTimeoutMs: 20_000, maxRequestTimeMs: 300_000 });
     // A profile's policy is the global fallback for every upstream.
-    expect(config.upstreams[0]!.policy).toEqual({ tools: { allow: undefined, deny: ['shell'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [] });
+    expect(config.upstreams[0]!.policy).toEqual({ tools: { allow: undefined, deny: ['shell'] }, prompts: { allow: undefined, deny: [] }, resources: { allow: undefined, deny: [] }, strictMode: false, validateArguments: true, guards: [], limits: [] });
   });
 
   it('builds a user profile without extends on standard', () => {
