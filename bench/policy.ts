@@ -1,9 +1,8 @@
 /**
  * `npm run bench` part 1: what the policy costs per call, in process. The built-in stages
  * (request filter, argument schema, argument guards, action limiter) run on a typical
- * `tools/call` the way
- * the session runs them, timed in batches; the figure is the median per call over batches,
- * in microseconds (target: policy and guards together <= 10 µs p50 per call).
+ * `tools/call` the way the session runs them, timed in batches; the figure is the median per
+ * call over batches, in microseconds (target: policy and guards together <= 10 µs p50).
  *
  *   node bench/policy.ts [--quick]
  */

@@ -51,7 +51,8 @@ const commandOptions = {
   allow: z.array(z.string().min(1)).describe('Command names that may run.'),
   block: z.array(z.string().min(1)).optional().describe('Command names always refused (wins over allow).'),
   allow_shell: z.boolean().optional().describe('Accept shell syntax (pipes, redirections, ;) in a command line, judging every command in it (default false).'),
-  no_options_after: z.number().int().nonnegative().optional().describe('Exec style: from this argument index on, no argument may start with "-".'),
+  no_options_after: z.number().int().nonnegative().optional().describe('From this argument index on, no argument may start with "-" (option injection).'),
+  command_dirs: z.array(z.string().min(1)).optional().describe('Folders a command written with a "/" may come from (default: the system bin folders).'),
 };
 const sqlOptions = {
   read_only: z.boolean().optional().describe('Refuse writes (default true).'),

@@ -168,7 +168,7 @@ export class Judge {
     this.name(head.text, base);
     const wrapper = COMPILED_WRAPPERS.get(base);
     if (wrapper) this.wrapper(base, wrapper, args, depth, appended);
-    else if (SHELLS.has(base)) this.shell(base, args, depth);
+    else if (SHELLS.has(base)) this.shell(base, args, depth, appended);
     else {
       const tool = COMPILED_TOOLS.get(base);
       if (!tool) return;
@@ -221,8 +221,8 @@ export class Judge {
         break;
       }
       if (t === '-' && w.options.has('-')) {
-        i++;
-        continue;
+        i++; // GNU env: a lone `-` is `-i` and ends the options
+        break;
       }
       if (!t.startsWith('-') || t === '-') break;
       if (w.spec.numeric && /^--?[+-]?\d+$/.test(t)) {
@@ -230,7 +230,7 @@ export class Judge {
         continue;
       }
       const parsed = parseOption(w, args, i);
-      if (parsed === 'missing') return; // the wrapper fails before running anything
+      if (parsed === 'missing') return this.missing(name, appended); // the wrapper fails, unless xargs supplies it
       if ('unknown' in parsed) {
         this.add('command.not-allowed', `Option ${q(parsed.unknown)} of ${name} is not known to this guard, so the command ${name} runs cannot be judged; drop the option.`, { command: name, option: clip(parsed.unknown) });
         return;
@@ -267,13 +267,13 @@ export class Judge {
     }
     for (let k = 0; k < (w.spec.operands ?? 0); k++, i++) {
       const operand = args[i];
-      if (!operand) return; // missing operand: the wrapper fails
+      if (!operand) return this.missing(name, appended);
       if (operand.dynamic) return this.dynamicWrapperArg(name, operand);
     }
     if (w.spec.numericOperand && /^\d+$/.test(args[i]?.text ?? '')) i++;
     if (w.spec.commandString?.includes(args[i]?.text ?? '\0')) {
       const line = args[i + 1];
-      if (!line) return;
+      if (!line) return this.missing(name, appended);
       if (line.dynamic) return this.dynamicWrapperArg(name, line);
       return this.line(line.text, depth + 1, false);
     }
@@ -299,6 +299,12 @@ export class Judge {
     this.argv(inner, depth + 1, false, appended || w.spec.appends === true);
   }
 
+  /** A wrapper short of a value or operand fails and runs nothing, unless xargs appends the rest. */
+  private missing(name: string, appended: boolean): void {
+    if (!appended) return;
+    this.add('command.not-allowed', `xargs would complete the ${name} command from its input, which decides what runs; name the command explicitly.`, { command: name, wrapper: 'xargs' });
+  }
+
   /** `xargs -I R cmd …`: input replaces R; in the command name or a wrapper's words it picks what runs. */
   private replaced(name: string, replace: string, inner: readonly Arg[]): void {
     const base = baseName(inner[0]!.text);
@@ -310,7 +316,7 @@ export class Judge {
   }
 
   /** sh/bash/…: with `-c`, the next operand is a command line, judged like the string form. */
-  private shell(name: string, args: readonly Arg[], depth: number): void {
+  private shell(name: string, args: readonly Arg[], depth: number, appended: boolean): void {
     let commandMode = false;
     let i = 0;
     while (i < args.length) {
@@ -330,9 +336,10 @@ export class Judge {
       if (t.startsWith('-') && !t.startsWith('--') && t.includes('c')) commandMode = true;
       i++;
     }
-    if (!commandMode) return; // a script file or standard input: the operator allowed this shell
     const script = args[i];
-    if (!script) return;
+    // Without -c the shell runs a script file or its input: the operator allowed this shell.
+    // Under xargs, though, the input would name the script or be the -c line.
+    if (!commandMode || !script) return this.missing(name, appended);
     if (script.dynamic) return this.dynamicWrapperArg(name, script);
     this.line(script.text, depth + 1, false);
   }
@@ -442,7 +449,7 @@ function shellOffReason(syntax: SyntaxFinding, unfinished: string | undefined): 
     case 'assignment':
       return `Variable assignment ${text} is not allowed; send the command alone (shell syntax is off for this tool).`;
     case 'unfinished':
-      return `The command line is not valid shell: ${unfinished ?? 'it is unfinished'}; fix the quoting.`;
+      return `The command line cannot be judged: ${unfinished ?? 'it is unfinished'}; rewrite it more plainly.`;
     case 'glob':
       return `Unquoted glob ${text} is not allowed; quote it or name the files (shell syntax is off for this tool).`;
     default:
