@@ -14,6 +14,8 @@ export interface GuardEntry {
   /** Tool globs; undefined = every tool. */
   readonly tools: readonly string[] | undefined;
   readonly arguments: readonly string[];
+  /** The arguments are found in each tool's input schema (see guards/detect.ts). */
+  readonly detect: boolean;
   /** The guard factory's options (see src/guards/). */
   readonly options: Readonly<Record<string, unknown>>;
   /** Where it came from in the file, for messages: `upstreams.files.policy.guards.0`. */

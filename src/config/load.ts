@@ -160,7 +160,7 @@ const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) =
 /** A guard entry as the gateway compiles it: presets expanded, folders absolute, options camelCased. */
 function normaliseGuard(raw: RawGuardEntry, path: (string | number)[], baseDir: string, report: Report): GuardEntry[] {
   const source = path.join('.');
-  const { tools, arguments: args, on, ...rest } = raw as RawGuardEntry & { tools?: string[]; arguments?: string[]; on?: GuardEntry['on'] };
+  const { tools, arguments: args, on, detect, ...rest } = raw as RawGuardEntry & { tools?: string[]; arguments?: string[]; on?: GuardEntry['on']; detect?: boolean };
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest)) {
     if (key === 'guard' || key === 'preset') continue;
@@ -175,8 +175,10 @@ function normaliseGuard(raw: RawGuardEntry, path: (string | number)[], baseDir: 
       report('error', [...path, 'tools'], (error as Error).message);
     }
   }
-  if ('preset' in raw) return expandPreset(raw.preset, options).map((entry) => ({ ...entry, source }));
-  return [{ guard: raw.guard, on: on ?? 'tools/call', tools, arguments: args!, options, source }];
+  if ('preset' in raw) return expandPreset(raw.preset, options).map((entry) => ({ ...entry, detect: false, source }));
+  if ((args === undefined) === (detect !== true)) report('error', path, 'give the arguments to judge, or detect: true (not both)');
+  if (detect === true && on === 'resources/read') report('error', [...path, 'detect'], 'detection reads tool input schemas; resources/read has none');
+  return [{ guard: raw.guard, on: on ?? 'tools/call', tools, arguments: args ?? [], detect: detect === true, options, source }];
 }
 
 function zodIssues(error: ZodError, issue: (s: 'error', p: (string | number)[], m: string) => ConfigIssue): ConfigIssue[] {

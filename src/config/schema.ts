@@ -28,7 +28,11 @@ const selector = z
   .regex(/^[A-Za-z_$][\w$-]*(\[(\*|\d+)\]|\.[A-Za-z_$][\w$-]*)*$/, 'an argument path such as "path", "paths[*]" or "options.url"');
 const guardTarget = {
   tools: globList.optional().describe('The tools whose arguments this guard judges (default: every tool). For `on: resources/read`, ignored.'),
-  arguments: z.array(selector).min(1).describe('Where the value sits in the arguments: "path", "paths[*]", "options.url". An absent argument is not judged.'),
+  arguments: z.array(selector).min(1).optional().describe('Where the value sits in the arguments: "path", "paths[*]", "options.url". An absent argument is not judged.'),
+  detect: z
+    .boolean()
+    .optional()
+    .describe('Instead of `arguments`: find the arguments this guard judges in each tool\'s input schema, by name (path, file, url, sql, command, …) and by JSON Schema format (uri, url).'),
   on: z.enum(['tools/call', 'resources/read']).optional().describe('`tools/call` (default) judges tool arguments; `resources/read` judges `params.uri` (use arguments: [uri]).'),
 };
 const pathOptions = {

@@ -8,6 +8,7 @@ import type { GuardEntry, ServerPolicy } from '../config/config.ts';
 import { compileGlobs, type GlobList } from '../access/globs.ts';
 import { decision } from '../pipeline/decision.ts';
 import { PASS, type Stage, type StageContext, type StageResult } from '../pipeline/stage.ts';
+import { detectArguments, operationOf } from './detect.ts';
 import { GuardConfigError, type ArgumentGuard, type GuardResult } from './guard.ts';
 
 export const ARGUMENT_GUARDS = 'argument-guard';
@@ -24,11 +25,16 @@ const FACTORIES: Record<GuardEntry['guard'], () => Promise<Factory>> = {
 
 type Step = { readonly key: string } | { readonly index: number } | { readonly each: true };
 
+type Selectors = ReadonlyArray<{ readonly text: string; readonly steps: readonly Step[] }>;
+
 interface CompiledGuard {
   readonly entry: GuardEntry;
   readonly tools: GlobList | undefined;
-  readonly selectors: ReadonlyArray<{ readonly text: string; readonly steps: readonly Step[] }>;
+  readonly selectors: Selectors;
   readonly guard: ArgumentGuard;
+  /** With `detect`: per tool, the selectors found in its schema and the guard for its operation. */
+  readonly detected?: Map<string, { readonly selectors: Selectors; readonly guard: ArgumentGuard }>;
+  readonly factory?: Factory;
 }
 
 export interface ArgumentGuards {
@@ -44,12 +50,17 @@ export function argumentGuards(policies: ReadonlyMap<string, ServerPolicy>): Arg
   const stage: Stage = {
     name: ARGUMENT_GUARDS,
     layer: 'request-control',
-    scope: { methods: ['tools/call', 'resources/read'], directions: ['client-to-server'], kinds: ['request'] },
+    scope: { methods: ['tools/call', 'resources/read', 'tools/list'], directions: ['client-to-server', 'server-to-client'], kinds: ['request', 'result'] },
     evaluate(context) {
       if (!needed || context.server === undefined) return PASS;
       if (!compiled) throw new Error('the argument guards are not compiled yet');
       const guards = compiled.get(context.server);
       if (!guards || guards.length === 0) return PASS;
+      if (context.direction === 'server-to-client') {
+        if (context.method === 'tools/list' && context.kind === 'result') learn(guards, (context.frame.message as { result?: { tools?: unknown } }).result?.tools);
+        return PASS;
+      }
+      if (context.method === 'tools/list') return PASS;
       return judge(context, guards);
     },
   };
@@ -67,7 +78,9 @@ export function argumentGuards(policies: ReadonlyMap<string, ServerPolicy>): Arg
               entry,
               tools: entry.tools === undefined ? undefined : compileGlobs(entry.tools),
               selectors: entry.arguments.map((text) => ({ text, steps: parseSelector(text) })),
-              guard: factory(entry.options as never),
+              // A detecting path guard gets its operation per tool; compiled here to fail at start.
+              guard: factory((entry.detect && entry.guard === 'path' ? { operation: 'read', ...entry.options } : entry.options) as never),
+              ...(entry.detect ? { detected: new Map(), factory } : {}),
             });
           } catch (error) {
             throw new GuardConfigError(`${entry.source}: ${(error as Error).message}`);
@@ -80,6 +93,30 @@ export function argumentGuards(policies: ReadonlyMap<string, ServerPolicy>): Arg
   };
 }
 
+/** Detecting entries read each listed tool's input schema: which arguments, which operation. */
+function learn(guards: readonly CompiledGuard[], tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  for (const compiled of guards) {
+    if (!compiled.detected || !compiled.factory) continue;
+    for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown }>) {
+      if (typeof tool?.name !== 'string') continue;
+      if (compiled.tools && compiled.tools.matches(tool.name) === undefined) continue;
+      const selectors = detectArguments(compiled.entry.guard, tool.inputSchema).map((text) => ({ text, steps: parseSelector(text) }));
+      if (selectors.length === 0) {
+        compiled.detected.delete(tool.name);
+        continue;
+      }
+      const options = compiled.entry.guard === 'path' && compiled.entry.options.operation === undefined ? { ...compiled.entry.options, operation: operationOf(tool.name) } : compiled.entry.options;
+      try {
+        compiled.detected.set(tool.name, { selectors, guard: compiled.factory(options as never) });
+      } catch {
+        // The options compiled at start; a per-tool variant that does not is judged with the base guard.
+        compiled.detected.set(tool.name, { selectors, guard: compiled.guard });
+      }
+    }
+  }
+}
+
 function judge(context: StageContext, guards: readonly CompiledGuard[]): StageResult | Promise<StageResult> {
   const params = ((context.frame.message as { params?: Record<string, unknown> }).params ?? {}) as Record<string, unknown>;
   const isCall = context.method === 'tools/call';
@@ -89,10 +126,13 @@ function judge(context: StageContext, guards: readonly CompiledGuard[]): StageRe
     if ((compiled.entry.on === 'tools/call') !== isCall) continue;
     if (isCall && compiled.tools && compiled.tools.matches(tool) === undefined) continue;
     const root = isCall ? params.arguments : params;
-    for (const selector of compiled.selectors) {
+    const detected = compiled.detected?.get(tool);
+    const selectors = compiled.detected ? (detected?.selectors ?? []) : compiled.selectors;
+    const guard = detected?.guard ?? compiled.guard;
+    for (const selector of selectors) {
       for (const { value, label } of select(root, selector.steps, selector.text)) {
         const call = { tool, argument: label };
-        const result = compiled.guard.check(value, call);
+        const result = guard.check(value, call);
         if (result instanceof Promise) {
           // A guard that fails while waiting refuses, like one that throws (fail closed).
           pending.push(result.then((r) => refusal(r, context, compiled, label), (error: unknown) => failed(error, context, compiled, label)));

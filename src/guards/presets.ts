@@ -7,7 +7,7 @@
 import type { GuardEntry } from '../config/config.ts';
 
 type Options = Record<string, unknown>;
-type Entry = Omit<GuardEntry, 'source'>;
+type Entry = Omit<GuardEntry, 'source' | 'detect'>;
 
 /** `@modelcontextprotocol/server-filesystem`: which argument of which tool, and what the tool does with it. */
 const FILESYSTEM_TOOLS: ReadonlyArray<readonly [tools: string[], args: string[], operation: 'read' | 'write']> = [

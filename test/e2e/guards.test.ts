@@ -112,3 +112,36 @@ describe('tool arguments against the tool\'s input schema (server-everything)', 
     expect(textOf(await conn.client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } }))).toContain('5');
   });
 });
+
+describe('path guard by detection (server-filesystem, no preset)', () => {
+  let dir: string;
+  let ws: Workspace;
+  let conn: Connected;
+
+  beforeAll(async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'guardrail-detect-')));
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data/notes.txt'), 'found by detection\n');
+    writeFileSync(join(dir, 'outside.txt'), 'outside\n');
+    ws = workspace({ upstreams: { files: { command: NODE, args: [FILESYSTEM, dir], policy: { guards: [{ guard: 'path', detect: true, roots: [join(dir, 'data')] }] } } } });
+    conn = await connectV1('stdio', { config: ws.config });
+    await conn.client.listTools();
+  });
+
+  afterAll(async () => {
+    await conn?.close();
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('judges the path arguments it found in the schemas, with each tool\'s operation', async () => {
+    expect(textOf(await conn.client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'data/notes.txt') } }))).toContain('found by detection');
+    const outside = await conn.client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'outside.txt') } }).catch((e: unknown) => e);
+    expect((outside as McpError).data).toMatchObject({ guardrail: { rule: 'path.outside-roots', evidence: { argument: 'path' } } });
+    const moved = await conn.client.callTool({ name: 'move_file', arguments: { source: join(dir, 'data/notes.txt'), destination: join(dir, 'moved.txt') } }).catch((e: unknown) => e);
+    expect((moved as McpError).data).toMatchObject({ guardrail: { rule: 'path.outside-roots', evidence: { argument: 'destination' } } });
+    // Deleting is not permitted by default; the filesystem server has no delete tool, so check the write path instead.
+    await conn.client.callTool({ name: 'write_file', arguments: { path: join(dir, 'data/new.txt'), content: 'ok' } });
+    expect(readFileSync(join(dir, 'data/new.txt'), 'utf8')).toBe('ok');
+  });
+});

@@ -63,6 +63,15 @@ describe('argument guards from the config', () => {
     expect((await run(policies, 'tools/call', 'read_file', { name: 'read_file', arguments: { path: ['../../etc/passwd'] } })).decisions.at(-1)).toMatchObject({ rule: 'path.not-a-path' });
   });
 
+  it('needs either the arguments or detect: true', () => {
+    const neither = parseConfigText('upstreams:\n  files: { command: node, policy: { guards: [{ guard: path, roots: [/srv] }] } }\n', {});
+    expect(neither.ok ? [] : neither.errors.map((e) => e.message)).toContain('give the arguments to judge, or detect: true (not both)');
+    const both = parseConfigText('upstreams:\n  files: { command: node, policy: { guards: [{ guard: path, detect: true, arguments: [path], roots: [/srv] }] } }\n', {});
+    expect(both.ok).toBe(false);
+    const detecting = parseConfigText('upstreams:\n  files: { command: node, policy: { guards: [{ guard: url, detect: true }] } }\n', {});
+    expect(detecting.ok && detecting.config.upstreams[0]!.policy.guards[0]).toMatchObject({ guard: 'url', detect: true, arguments: [] });
+  });
+
   it('reports a bad selector or an unknown preset as a config error with its place', () => {
     const bad = parseConfigText('upstreams:\n  files:\n    command: node\n    policy:\n      guards:\n        - { guard: path, arguments: ["a..b"], roots: [/srv] }\n        - { preset: telnet }\n', { source: 'g.yaml' });
     expect(bad.ok).toBe(false);
