@@ -125,7 +125,8 @@ function judge(context: StageContext, guards: readonly CompiledGuard[]): StageRe
   for (const compiled of guards) {
     if ((compiled.entry.on === 'tools/call') !== isCall) continue;
     if (isCall && compiled.tools && compiled.tools.matches(tool) === undefined) continue;
-    const root = isCall ? params.arguments : params;
+    // A resource is judged by its URI as the server will receive it (without the namespace prefix).
+    const root = isCall ? params.arguments : { ...params, uri: context.target };
     const detected = compiled.detected?.get(tool);
     const selectors = compiled.detected ? (detected?.selectors ?? []) : compiled.selectors;
     const guard = detected?.guard ?? compiled.guard;
@@ -136,8 +137,7 @@ function judge(context: StageContext, guards: readonly CompiledGuard[]): StageRe
         if (result instanceof Promise) {
           // A guard that fails while waiting refuses, like one that throws (fail closed).
           pending.push(result.then((r) => refusal(r, context, compiled, label), (error: unknown) => failed(error, context, compiled, label)));
-        }
-        else if (result !== undefined) return refusal(result, context, compiled, label);
+        } else if (result !== undefined) return refusal(result, context, compiled, label);
       }
     }
   }

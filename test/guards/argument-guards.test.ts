@@ -131,3 +131,13 @@ upstreams:
     expect((await runOn('sh', 'run_command', { command: 'git log -n 3' })).verdict).toBe('allow');
   });
 });
+
+describe('resources behind a namespace', () => {
+  it('judges the URI the server will receive, not the prefixed one the client sent', async () => {
+    const policies = policiesOf(`upstreams:\n  files: { command: node, policy: { guards: [{ preset: filesystem, roots: ["${dir}/data"] }] } }\n  other: { command: node }\n`);
+    // The client writes files__file:///etc/passwd; the session resolves it to file:///etc/passwd for "files".
+    const refused = await run(policies, 'resources/read', 'file:///etc/passwd', { uri: 'files__file:///etc/passwd' });
+    expect(refused.decisions.at(-1)).toMatchObject({ rule: 'path.outside-roots' });
+    expect((await run(policies, 'resources/read', `file://${dir}/data/a.txt`, { uri: `files__file://${dir}/data/a.txt` })).verdict).toBe('allow');
+  });
+});
