@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Validator } from '@cfworker/json-schema';
 import { parse } from 'yaml';
 import { configJsonSchemaText } from '../../src/config/json-schema.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 import { ROOT } from '../helpers/gateway.ts';
 
 describe('schema/guardrail.schema.json', () => {
@@ -36,5 +37,16 @@ describe('schema/guardrail.schema.json', () => {
     expect(validate({ upstreams: { a: { command: 'x', request_timeout: '5 parsecs' } } })).toBe(false);
     expect(validate({ listen: ['stdio'] })).toBe(false);
     expect(validate({ upstreams: { a: { url: 'http://127.0.0.1:1/mcp', headers: { Authorization: 'Bearer ${TOKEN}' } } } })).toBe(true);
+  });
+});
+
+describe('the configuration example in the README', () => {
+  it('loads without errors or warnings', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const loaded = parseConfigText(example, { env: { SEARCH_TOKEN: 't', PATH: '/usr/bin' }, baseDir: ROOT });
+    expect(loaded.ok ? [] : loaded.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+    expect(loaded.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([]);
   });
 });
