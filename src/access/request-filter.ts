@@ -137,14 +137,11 @@ export function requestFilter(options: RequestFilterOptions): Stage {
         return deny('request-filter.unknown-target', `no server behind this gateway offers "${name}"`, { method: ctx.method, name }, ErrorCode.InvalidParams);
       }
     }
-    const kind = USES[ctx.method];
+    // completion/complete uses a prompt or a resource, whichever its ref names.
+    const ref = params?.ref as Obj | undefined;
+    const kind = ctx.method === 'completion/complete' ? (typeof ref?.name === 'string' ? 'prompt' : 'resource') : USES[ctx.method];
     if (kind !== undefined && ctx.server !== undefined && ctx.target !== undefined) {
       const refused = refusal(ctx.server, kind, ctx.target);
-      if (refused) return deny(refused.rule, refused.reason, refused.evidence);
-    }
-    if (ctx.method === 'completion/complete' && ctx.server !== undefined && ctx.target !== undefined) {
-      const ref = params?.ref as Obj | undefined;
-      const refused = refusal(ctx.server, typeof ref?.name === 'string' ? 'prompt' : 'resource', ctx.target);
       if (refused) return deny(refused.rule, refused.reason, refused.evidence);
     }
     return PASS;

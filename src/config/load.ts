@@ -122,6 +122,16 @@ export function checkConfig(
 
 type Report = (severity: ConfigIssue['severity'], path: (string | number)[], message: string) => void;
 
+/** Reports a `tools` glob list that cannot compile. */
+function checkToolGlobs(tools: readonly string[] | undefined, path: (string | number)[], report: Report): void {
+  if (tools === undefined) return;
+  try {
+    compileGlobs(tools);
+  } catch (error) {
+    report('error', path, (error as Error).message);
+  }
+}
+
 const PERIOD_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000, d: 86_400_000, day: 86_400_000 };
 
 function perPeriod(text: string): { count: number; periodMs: number } {
@@ -136,13 +146,7 @@ function normaliseLimit(raw: RawLimit, path: (string | number)[], report: Report
   const quota = raw.quota === undefined ? undefined : perPeriod(raw.quota);
   if (rate && rate.count <= 0) report('error', [...path, 'rate'], 'the rate must be more than 0');
   if (quota && (!Number.isInteger(quota.count) || quota.count <= 0)) report('error', [...path, 'quota'], 'the quota must be a whole number of calls, more than 0');
-  if (raw.tools !== undefined) {
-    try {
-      compileGlobs(raw.tools);
-    } catch (error) {
-      report('error', [...path, 'tools'], (error as Error).message);
-    }
-  }
+  checkToolGlobs(raw.tools, [...path, 'tools'], report);
   return {
     scope: raw.scope,
     tools: raw.tools,
@@ -168,13 +172,7 @@ function normaliseGuard(raw: RawGuardEntry, path: (string | number)[], baseDir: 
     else if (key === 'max_file_bytes') options.maxFileBytes = parseByteSize(value as number | string);
     else options[camel(key)] = value;
   }
-  if (tools !== undefined) {
-    try {
-      compileGlobs(tools);
-    } catch (error) {
-      report('error', [...path, 'tools'], (error as Error).message);
-    }
-  }
+  checkToolGlobs(tools, [...path, 'tools'], report);
   if ('preset' in raw) return expandPreset(raw.preset, options).map((entry) => ({ ...entry, detect: false, source }));
   if ((args === undefined) === (detect !== true)) report('error', path, 'give the arguments to judge, or detect: true (not both)');
   if (detect === true && on === 'resources/read') report('error', [...path, 'detect'], 'detection reads tool input schemas; resources/read has none');

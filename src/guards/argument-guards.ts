@@ -131,7 +131,7 @@ function judge(context: StageContext, guards: readonly CompiledGuard[]): StageRe
     const selectors = compiled.detected ? (detected?.selectors ?? []) : compiled.selectors;
     const guard = detected?.guard ?? compiled.guard;
     for (const selector of selectors) {
-      for (const { value, label } of select(root, selector.steps, selector.text)) {
+      for (const { value, label } of select(root, selector.steps)) {
         const call = { tool, argument: label };
         const result = guard.check(value, call);
         if (result instanceof Promise) {
@@ -187,7 +187,7 @@ export function parseSelector(text: string): Step[] {
 }
 
 /** The values a selector points at, with their labels (`paths[1]`). Absent values yield nothing. */
-export function select(root: unknown, steps: readonly Step[], text: string): Array<{ value: unknown; label: string }> {
+export function select(root: unknown, steps: readonly Step[]): Array<{ value: unknown; label: string }> {
   let current: Array<{ value: unknown; label: string }> = [{ value: root, label: '' }];
   for (const step of steps) {
     const next: Array<{ value: unknown; label: string }> = [];
@@ -207,5 +207,5 @@ export function select(root: unknown, steps: readonly Step[], text: string): Arr
     }
     current = next;
   }
-  return current.length > 0 || text === '' ? current : [];
+  return current;
 }

@@ -71,7 +71,7 @@ export function pathGuard(options: PathGuardOptions): ArgumentGuard {
       // Windows one splits at "\\" and drops trailing dots and spaces. Either must stay inside.
       let target = '';
       for (const reading of readings(located.path)) {
-        const resolved = resolveReal(reading.startsWith('/') ? reading : `${roots[0]!}/${reading}`, verifiedRoots());
+        const resolved = resolveReal(reading.startsWith('/') ? reading : `${roots[0]!}/${reading}`, knownRealDirs());
         if (typeof resolved !== 'string') return resolved;
         if (!roots.some((r) => inside(resolved, r))) return finding('path.outside-roots', 'the path resolves outside the allowed folders', { resolved, roots });
         // Blocked folders also by case: on a case-insensitive filesystem PRIVATE is private.
@@ -232,8 +232,8 @@ function resolveReal(path: string, realDirs: readonly string[]): string | NonNul
   return current;
 }
 
-/** The roots whose real paths the filesystem confirmed (a root that does not exist is not one). */
-function verifiedRoots(): string[] {
+/** Folders (roots, blocked) whose real paths the filesystem confirmed: safe places to start resolving. */
+function knownRealDirs(): string[] {
   return [...realPaths.values()];
 }
 

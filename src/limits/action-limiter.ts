@@ -11,7 +11,7 @@ import type { LimitRule } from '../config/config.ts';
 import { compileGlobs, type GlobList } from '../access/globs.ts';
 import { decision } from '../pipeline/decision.ts';
 import { PASS, type SettledCall, type Stage, type StageContext, type StageResult } from '../pipeline/stage.ts';
-import type { JsonRpcId } from '../protocol/jsonrpc.ts';
+import { idKey, type JsonRpcId } from '../protocol/jsonrpc.ts';
 import { MemoryLimitStore, type LimitStore, type TakeResult } from './store.ts';
 
 export const ACTION_LIMITER = 'action-limiter';
@@ -29,7 +29,7 @@ interface Compiled {
 }
 
 /** Which concurrency slots a call holds, per session and client request id. */
-const leaseKey = (sessionId: string, id: JsonRpcId) => `${sessionId}\u0000${typeof id}:${id}`;
+const leaseKey = (sessionId: string, id: JsonRpcId) => `${sessionId}\u0000${idKey(id)}`;
 
 export function actionLimiter(options: ActionLimiterOptions): Stage {
   const store = options.store ?? new MemoryLimitStore();

@@ -82,6 +82,11 @@ export function isResponse(message: JsonRpcMessage): message is JsonRpcResponse 
   return !('method' in message);
 }
 
+/** A map key for an id that keeps 1 and "1" apart. */
+export function idKey(id: JsonRpcId): string {
+  return typeof id === 'number' ? `n${id}` : `s${id}`;
+}
+
 export function isValidId(id: unknown): id is JsonRpcId {
   // JSON-RPC allows null and fractional numbers; MCP does not (ids are string | integer).
   return (typeof id === 'string') || (typeof id === 'number' && Number.isSafeInteger(id));

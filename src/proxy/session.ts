@@ -17,6 +17,7 @@ import { AmbiguousIdError, frameOf, mutated, withId, type Frame } from '../proto
 import {
   ErrorCode,
   errorResponse,
+  idKey,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -88,7 +89,6 @@ interface RunAt {
 const INPUT_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 const MAX_INPUT_ROUNDS = 10;
 
-const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
 
 export class Session {
   readonly id: string;
@@ -189,14 +189,13 @@ export class Session {
     const target = route ? this.#resolve(route, request) : {};
     const outcome = await this.#run(frame, { direction: 'client-to-server', era, method: request.method, server: target.link?.name, target: target.name, id: request.id });
     try {
-      await this.#dispatch(frame, request, outcome, route, target, era, envelope, headers);
+      await this.#dispatch(request, outcome, route, target, era, envelope, headers);
     } finally {
       this.#o.pipeline.settled({ session: this.context, id: request.id, method: request.method, server: target.link?.name, target: target.name });
     }
   }
 
   async #dispatch(
-    frame: Frame,
     request: JsonRpcRequest,
     outcome: PipelineOutcome,
     route: Route | undefined,

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeFrame, type Frame } from '../protocol/frame.ts';
-import { ErrorCode, type JsonRpcId } from '../protocol/jsonrpc.ts';
+import { ErrorCode, idKey, type JsonRpcId } from '../protocol/jsonrpc.ts';
 import { ModernErrorCode } from '../protocol/revisions.ts';
 import { sseEvent } from './sse.ts';
 import type { CloseInfo, FrameTransport, InvalidFrame, ReceiveInfo, SendOptions } from './transport.ts';
@@ -145,7 +145,6 @@ export interface SessionTransportOptions {
   readonly maxBytesPerStream?: number;
 }
 
-const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
 
 /**
  * The downstream transport of one 2025-11-25 HTTP session: POST response streams plus the

@@ -84,15 +84,15 @@ describe('argument guards from the config', () => {
 describe('selectors', () => {
   it('select keys, indexes and every item, with labels', () => {
     const args = { path: 'a', paths: ['b', 'c'], options: { url: 'u' } };
-    expect(select(args, parseSelector('path'), 'path')).toEqual([{ value: 'a', label: 'path' }]);
-    expect(select(args, parseSelector('paths[*]'), 'paths[*]')).toEqual([{ value: 'b', label: 'paths[0]' }, { value: 'c', label: 'paths[1]' }]);
-    expect(select(args, parseSelector('paths[1]'), 'paths[1]')).toEqual([{ value: 'c', label: 'paths[1]' }]);
-    expect(select(args, parseSelector('options.url'), 'options.url')).toEqual([{ value: 'u', label: 'options.url' }]);
-    expect(select(args, parseSelector('missing.deep'), 'missing.deep')).toEqual([]);
+    expect(select(args, parseSelector('path'))).toEqual([{ value: 'a', label: 'path' }]);
+    expect(select(args, parseSelector('paths[*]'))).toEqual([{ value: 'b', label: 'paths[0]' }, { value: 'c', label: 'paths[1]' }]);
+    expect(select(args, parseSelector('paths[1]'))).toEqual([{ value: 'c', label: 'paths[1]' }]);
+    expect(select(args, parseSelector('options.url'))).toEqual([{ value: 'u', label: 'options.url' }]);
+    expect(select(args, parseSelector('missing.deep'))).toEqual([]);
     // A single value where a list was expected is still judged.
-    expect(select({ paths: 'x' }, parseSelector('paths[*]'), 'paths[*]')).toEqual([{ value: 'x', label: 'paths' }]);
+    expect(select({ paths: 'x' }, parseSelector('paths[*]'))).toEqual([{ value: 'x', label: 'paths' }]);
     // Inherited properties are not arguments.
-    expect(select({}, parseSelector('constructor'), 'constructor')).toEqual([]);
+    expect(select({}, parseSelector('constructor'))).toEqual([]);
   });
 });
 
