@@ -122,5 +122,59 @@ export interface GatewayConfig {
   readonly aggregation: { readonly separator: string; readonly namespaced: boolean };
   readonly limits: Limits;
   readonly decisionLog: DecisionLogConfig;
+  readonly flow: FlowConfig;
   readonly log: LogConfig;
+}
+
+/** Information flow control (`flow:`), normalised. Plain data: it crosses the config process boundary. */
+export type FlowAction = 'allow' | 'deny' | 'transform';
+export type FlowLevel = 'PUBLIC' | 'INTERNAL' | 'SENSITIVE' | 'RESTRICTED';
+
+export interface FlowEndpoint {
+  readonly server?: string;
+  readonly tool?: string;
+  readonly resource?: string;
+  readonly client?: string;
+}
+
+export interface FlowRuleConfig {
+  readonly id: string;
+  readonly priority: number;
+  readonly source: FlowEndpoint | undefined;
+  readonly destination: FlowEndpoint | undefined;
+  /** Levels the rule applies to; undefined = all. */
+  readonly levels: readonly FlowLevel[] | undefined;
+  readonly detectors: readonly string[] | undefined;
+  readonly conditions: {
+    readonly requiredTrustLevel?: number;
+    readonly requiredCapabilities?: readonly string[];
+    readonly tainted?: FlowLevel;
+    readonly carriesTainted?: boolean;
+    readonly egress?: boolean;
+  };
+  readonly action: FlowAction;
+  readonly transformations: readonly string[];
+}
+
+export interface ClassificationRuleConfig {
+  readonly id: string;
+  readonly priority: number;
+  readonly patterns: readonly { readonly type: 'regex' | 'exact' | 'keyword' | 'semantic'; readonly value: string; readonly weight: number }[];
+  readonly threshold: number;
+  readonly classification: FlowLevel;
+  readonly confidence: number;
+}
+
+export interface FlowConfig {
+  readonly enabled: boolean;
+  readonly emergencyLockdown: boolean;
+  readonly levels: Readonly<Record<FlowLevel, { readonly action: FlowAction; readonly transformations: readonly string[] }>>;
+  readonly disabledDetectors: readonly string[];
+  readonly detectorLevels: Readonly<Record<string, FlowLevel>>;
+  readonly classificationRules: readonly ClassificationRuleConfig[];
+  readonly rules: readonly FlowRuleConfig[];
+  readonly egress: readonly { readonly server: string; readonly tools: readonly string[] | undefined }[];
+  readonly taintLevel: FlowLevel;
+  readonly hashKey: string | undefined;
+  readonly annotations: { readonly sign: boolean; readonly verify: 'off' | 'if-present' | 'required'; readonly key: string; readonly source: string | undefined } | undefined;
 }

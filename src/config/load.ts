@@ -25,6 +25,7 @@ import type {
 } from './config.ts';
 import { interpolate, type InterpolationError } from './interpolate.ts';
 import { BUILTIN_PROFILES } from './profiles.ts';
+import { normaliseFlow } from './flow-config.ts';
 import { expandPreset } from '../guards/presets.ts';
 import { POLICY_TEMPLATES } from './policy-templates.ts';
 import { configSchema, type RawConfig, type RawGuardEntry, type RawLimit, type RawProfile, type RawUpstream } from './schema.ts';
@@ -343,6 +344,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     if (http) listeners.push(http);
   });
 
+  const flow = normaliseFlow(layers, raw.flow, report);
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {
     source,
@@ -352,6 +354,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     aggregation: { separator, namespaced: namespace === 'always' || (namespace === 'auto' && names.length > 1) },
     limits,
     decisionLog,
+    flow,
     log,
   };
 }

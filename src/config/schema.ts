@@ -186,6 +186,104 @@ export const decisionLogSchema = z
   })
   .describe('The minimal decision record: one JSON line per decision. The audit layer will replace it.');
 
+const level = z.enum(['PUBLIC', 'INTERNAL', 'SENSITIVE', 'RESTRICTED']);
+const transformation = z
+  .string()
+  .regex(/^(redact|hash|tokenize|drop)(:[a-z0-9*-]+)?$/, 'redact, hash, tokenize or drop, optionally for one detector: "hash:email"')
+  .describe('`redact` (mask in place), `hash` (keyed, stable), `tokenize` (reversible pseudonym kept by the gateway), `drop` (withhold the whole text); `name:detector` limits it to one detector\'s findings.');
+const flowAction = z.enum(['allow', 'deny', 'transform']);
+const levelAction = z
+  .strictObject({
+    action: flowAction.describe('What happens to a flow at this level when no rule decides.'),
+    transformations: z.array(transformation).optional().describe('For `transform` (default [redact]).'),
+  })
+  .describe('The default flow action of one classification level.');
+const flowEndpoint = z
+  .strictObject({
+    server: z.string().min(1).optional().describe('Upstream name glob.'),
+    tool: z.string().min(1).optional().describe('Tool name glob (as the server spells it).'),
+    resource: z.string().min(1).optional().describe('Resource URI glob.'),
+    client: z.string().min(1).optional().describe('Client name glob (the name in its clientInfo).'),
+  })
+  .describe('One side of a flow. Data from a server (results, notifications, its requests) has the server as source and the client as destination; data from the client (arguments, its answers) the reverse.');
+
+export const flowRuleSchema = z
+  .strictObject({
+    id: z.string().min(1),
+    description: z.string().optional(),
+    priority: z.number().int().optional().describe('Higher runs first (default 0); among rules of equal priority that match, the most restrictive wins.'),
+    source: flowEndpoint.optional(),
+    destination: flowEndpoint.optional(),
+    classification: z.array(level).min(1).optional().describe('Levels the rule applies to (default: every level).'),
+    min_classification: level.optional().describe('Instead of a list: this level and above.'),
+    detectors: z.array(z.string().min(1)).optional().describe('Only findings of these detectors (or classification rules, by id).'),
+    conditions: z
+      .strictObject({
+        required_trust_level: z.number().min(0).max(1).optional().describe('The session\'s trust score must be at least this.'),
+        required_capabilities: z.array(z.string().min(1)).optional().describe('Capabilities the session must hold.'),
+        tainted: level.optional().describe('The session has received data at this level or above in clear.'),
+        carries_tainted: z.boolean().optional().describe('The message carries a value the session received as tainted data.'),
+        egress: z.boolean().optional().describe('The destination tool is marked as egress (`flow.egress`).'),
+      })
+      .optional(),
+    action: flowAction,
+    transformations: z.array(transformation).optional().describe('For `transform` (default [redact]).'),
+  })
+  .describe('A flow rule (seed 001 §3.1.2): evaluated in priority order, first match wins.');
+
+const classificationPattern = z.strictObject({
+  type: z.enum(['regex', 'exact', 'keyword', 'semantic']).describe('`regex` (checked for catastrophic backtracking at load), `exact` (case-sensitive text), `keyword` (whole word, any case), `semantic` (a classifier registered by an embedding program; none ships).'),
+  value: z.string().min(1),
+  weight: z.number().positive().optional().describe('Added to the score when the pattern matches (default 1).'),
+});
+
+export const classificationRuleSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    description: z.string().optional(),
+    priority: z.number().int().optional(),
+    patterns: z.array(classificationPattern).min(1),
+    threshold: z.number().positive().optional().describe('Score needed to classify (default 1).'),
+    classification: level,
+    confidence: z.number().min(0).max(1).optional().describe('Confidence recorded with the finding (default 0.8).'),
+  })
+  .describe('A classification rule (seed 001 §3.2.2): the summed weights of the patterns that match must reach the threshold.');
+
+export const flowSchema = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Scan and control information flow (default true).'),
+    emergency_lockdown: z.boolean().optional().describe('Deny every flow above PUBLIC at once.'),
+    conflict_resolution: z.literal('most_restrictive').optional(),
+    levels: z
+      .strictObject({ PUBLIC: levelAction.optional(), INTERNAL: levelAction.optional(), SENSITIVE: levelAction.optional(), RESTRICTED: levelAction.optional() })
+      .optional()
+      .describe('Default action per level (standard profile: allow, allow, allow, redact; strict: the spec\'s allow, allow, deny, deny).'),
+    detectors: z
+      .strictObject({
+        disable: z.array(z.string().min(1)).optional().describe('Built-in detectors not to run.'),
+        levels: z.record(z.string(), level).optional().describe('Another level for a detector, e.g. { email: INTERNAL }.'),
+      })
+      .optional(),
+    classification_rules: z.array(classificationRuleSchema).optional(),
+    rules: z.array(flowRuleSchema).optional(),
+    egress: z
+      .array(z.strictObject({ server: z.string().min(1), tools: globList.optional().describe('Default: every tool of the server.') }))
+      .optional()
+      .describe('Tools that send data out of the session (fetch, mail, messaging, shared storage): the `egress` condition of flow rules.'),
+    taint_level: level.optional().describe('Data at this level or above, delivered in clear, taints the session (default SENSITIVE).'),
+    hash_key: z.string().min(32).optional().describe('Key for `hash` (at least 32 characters; use ${VAR}). Without it, a random key per gateway run: hashes are stable until restart.'),
+    annotations: z
+      .strictObject({
+        sign: z.boolean().optional().describe('Add a signed `dev.guardrail/security` annotation to messages the gateway sends.'),
+        verify: z.enum(['off', 'if-present', 'required']).optional().describe('Check annotations on messages that arrive (default if-present when a key is set).'),
+        key: z.string().min(32).describe('Shared HMAC key (at least 32 characters; use ${VAR}).'),
+        source: z.string().min(1).optional().describe('This gateway\'s sender name (default guardrail-<random>, new on every start).'),
+      })
+      .optional()
+      .describe('Security annotations (seed 000 §10.5) between GUARDRAIL gateways.'),
+  })
+  .describe('Information flow control: classification, detectors, flow rules, taint, annotations.');
+
 export const profileSchema = z
   .strictObject({
     extends: z.string().optional().describe('A built-in profile (standard, strict, permissive) or another profile in this file.'),
@@ -193,6 +291,7 @@ export const profileSchema = z
     limits: limitsSchema.optional(),
     policy: serverPolicySchema.optional(),
     decision_log: decisionLogSchema.optional(),
+    flow: flowSchema.optional(),
   })
   .describe('Named defaults; the sections a profile sets are overridden by the same sections at top level.');
 
@@ -217,6 +316,7 @@ export const configSchema = z
     limits: limitsSchema.optional(),
     policy: serverPolicySchema.optional().describe('The global policy, the fallback for every upstream.'),
     decision_log: decisionLogSchema.optional(),
+    flow: flowSchema.optional(),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -233,3 +333,4 @@ export type RawListener = z.infer<typeof listenerSchema>;
 export type RawProfile = z.infer<typeof profileSchema>;
 export type RawGuardEntry = z.infer<typeof guardEntrySchema>;
 export type RawLimit = z.infer<typeof limitSchema>;
+export type RawFlow = z.infer<typeof flowSchema>;

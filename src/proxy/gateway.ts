@@ -9,6 +9,7 @@ import { argumentSchema } from '../access/argument-schema.ts';
 import { actionLimiter } from '../limits/action-limiter.ts';
 import { requestFilter } from '../access/request-filter.ts';
 import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
+import { flowStage } from '../flow/flow-stage.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SecurityContext } from '../pipeline/security-context.ts';
@@ -65,6 +66,9 @@ export class Gateway {
     const validated = new Set(options.config.upstreams.filter((u) => u.policy.validateArguments).map((u) => u.name));
     this.pipeline = new Pipeline([
       requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
+      // Information flow before the argument checks: they judge the values the server will
+      // receive, pseudonyms restored.
+      ...(options.config.flow.enabled ? [flowStage({ config: options.config.flow })] : []),
       argumentSchema({ servers: validated }),
       this.#guards.stage,
       // Last of the built-in stages: a call that any check refuses spends no budget.

@@ -821,8 +821,9 @@ export class Session {
     const kind = frame.kind;
     const input = { direction, era, kind, method, frame, session: this.context, server, target, request };
     const record = (outcome: PipelineOutcome) => {
-      // Every request's decision is recorded; other messages only when something was refused or changed.
-      if (kind === 'request' || outcome.verdict !== 'allow') {
+      // Every request's decision is recorded; other messages when a stage reported something
+      // (refused, changed, or classified above PUBLIC).
+      if (kind === 'request' || outcome.verdict !== 'allow' || outcome.decisions.length > 0) {
         this.#o.recorder.record({
           session: this.id,
           direction,

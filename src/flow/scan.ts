@@ -1,0 +1,207 @@
+/**
+ * The scanner: finds every detector's matches in a text with a handful of anchored passes (a
+ * literal or a short class the engine can skip to) instead of one expression per detector over
+ * the whole text, then decodes base64 and percent-encoded blocks (bounded) and scans them again.
+ */
+import {
+  DETECTORS,
+  assignmentAt,
+  emailAt,
+  ibanAt,
+  ipv6At,
+  jwtAt,
+  numberAt,
+  privateKeyAt,
+  telegramAt,
+  tokenAt,
+  urlAt,
+  type DetectorInfo,
+  type Hit,
+} from './detectors.ts';
+import type { LevelName } from './levels.ts';
+
+export interface Finding {
+  readonly detector: string;
+  /** UTF-16 offsets into the scanned text; `end` is exclusive. */
+  readonly start: number;
+  readonly end: number;
+  readonly level: LevelName;
+  readonly confidence: number;
+  /** Set when the match was inside decoded content; the span is then the whole encoded block. */
+  readonly encoding?: 'base64' | 'percent';
+}
+
+export interface ScanOptions {
+  /** Detector ids to run (default: all). */
+  readonly detectors?: ReadonlySet<string>;
+  /** Decode base64 and percent-encoded blocks and scan them too (default true). */
+  readonly decode?: boolean;
+}
+
+const BY_ID = new Map<string, DetectorInfo>(DETECTORS.map((d) => [d.id, d]));
+
+/** Literal anchors for tokens, JWTs, PEM blocks, URLs, mail addresses, escapes and `::`. */
+const ANCHOR =
+  /AKIA|ASIA|ABIA|ACCA|AIza|gh[pousr]_|github_pat_|glpat-|xox[abpre]-|[sr]k_(?:live|test)_|sq0(?:atp|csp)-|sk-|npm_|eyJ|-----BEGIN|:AA|:\/\/|::|@|%[0-9A-Fa-f]{2}/g;
+/** Numbers: three digits in a row, an international prefix, or a dotted quad's start. */
+const NUMBER = /\d{3}|\+\d|\d\.\d{1,3}\.\d/g;
+const IBAN = /[A-Z]{2}\d\d/g;
+/** The words a secret's key ends with, in the spellings code uses. */
+const KEYWORD =
+  /[Pp]assw|PASSW|[Pp]wd|PWD|[Ss]ecret|SECRET|[Tt]oken|TOKEN|[Pp]i[_-]?[Kk]ey|PI_?KEY|pikey|[Ss]s[_-]?[Kk]ey|SS_?KEY|[Tt]h[_-]?[Kk]ey|TH_?KEY|[Tt]e[_-]?[Kk]ey|TE_?KEY|[Rr]edential|REDENTIAL/g;
+/** Runs long enough to hold an encoded secret. */
+const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
+/** Where a text says what follows is base64 (`data:…;base64,`, `base64: …`). */
+const BASE64_MARK = /base64[,:] ?/g;
+/**
+ * Searching for base64 runs costs a pass over the text with no literal to skip to (about
+ * 15 ns per character), so it runs over texts up to this size; in larger texts, blocks are
+ * decoded where the text marks them (`;base64,`) or where the whole text is one block.
+ */
+export const FULL_BASE64_SEARCH = 1024 * 1024;
+
+/** Decoding bounds: per block, per scan (total), and how deep encodings nest. */
+const MAX_BLOCK = 64 * 1024;
+const MAX_DECODED_TOTAL = 1024 * 1024;
+const MAX_DEPTH = 2;
+
+const GENERIC = 'generic-secret';
+
+/** Every finding in `text`, in order of position. */
+export function scanText(text: string, options: ScanOptions = {}): Finding[] {
+  const budget = { decoded: 0 };
+  return scan(text, options, 0, budget);
+}
+
+function scan(text: string, options: ScanOptions, depth: number, budget: { decoded: number }): Finding[] {
+  const hits: Hit[] = [];
+  const encoded: Finding[] = [];
+  const decode = options.decode !== false && depth < MAX_DEPTH;
+  pass(ANCHOR, text, (at, match) => {
+    switch (match.charCodeAt(0)) {
+      case 101: // e
+        return jwtAt(text, at, hits);
+      case 45: // -
+        return privateKeyAt(text, at, hits);
+      case 64: // @
+        return emailAt(text, at, hits);
+      case 37: // %
+        return decode ? percentAt(text, at, options, depth, budget, encoded) : at + 3;
+      case 58: // :
+        return match === '://' ? urlAt(text, at, hits) : match === '::' ? ipv6At(text, at, hits) : telegramAt(text, at, hits);
+      default:
+        return tokenAt(text, at, hits);
+    }
+  });
+  pass(NUMBER, text, (at) => numberAt(text, at, hits));
+  pass(IBAN, text, (at) => ibanAt(text, at, hits));
+  pass(KEYWORD, text, (at) => assignmentAt(text, at, hits));
+  if (decode) base64Blocks(text, options, depth, budget, encoded, hits);
+  return settle(hits, encoded, options.detectors);
+}
+
+/** Runs a global anchor over the text; `at` returns where the next search starts. */
+function pass(anchor: RegExp, text: string, at: (index: number, match: string) => number): void {
+  anchor.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = anchor.exec(text)) !== null) {
+    const next = at(m.index, m[0]);
+    anchor.lastIndex = Math.max(next, m.index + 1);
+  }
+}
+
+/** Findings from hits: overlapping generic matches yield to specific ones; sorted by position. */
+function settle(hits: Hit[], encoded: Finding[], only: ReadonlySet<string> | undefined): Finding[] {
+  const specific = hits.filter((h) => h.id !== GENERIC && BY_ID.get(h.id)!.kind === 'secret');
+  const findings: Finding[] = [];
+  for (const hit of hits) {
+    if (only && !only.has(hit.id)) continue;
+    if (hit.id === GENERIC && specific.some((s) => s.start < hit.end && hit.start < s.end)) continue;
+    const d = BY_ID.get(hit.id)!;
+    findings.push({ detector: hit.id, start: hit.start, end: hit.end, level: hit.level ?? d.level, confidence: d.confidence });
+  }
+  for (const f of encoded) if (!only || only.has(f.detector)) findings.push(f);
+  findings.sort((a, b) => a.start - b.start || a.end - b.end);
+  return findings.filter((f, i) => i === 0 || f.start !== findings[i - 1]!.start || f.end !== findings[i - 1]!.end || f.detector !== findings[i - 1]!.detector);
+}
+
+// --- encoded content ----------------------------------------------------------------------
+
+const PERCENT_RUN_CHAR = /[A-Za-z0-9%._~!$&'()*+,;=:@/?#[\]-]/;
+
+/** At `%XX`: the surrounding URL-ish run, decoded and scanned when it has three escapes or more. */
+function percentAt(text: string, at: number, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[]): number {
+  let start = at;
+  while (start > 0 && at - start < MAX_BLOCK && PERCENT_RUN_CHAR.test(text.charAt(start - 1))) start--;
+  let end = at;
+  while (end < text.length && end - start < MAX_BLOCK && PERCENT_RUN_CHAR.test(text.charAt(end))) end++;
+  const run = text.slice(start, end);
+  const escapes = run.match(/%[0-9A-Fa-f]{2}/g)?.length ?? 0;
+  if (escapes < 3 || budget.decoded + run.length > MAX_DECODED_TOTAL) return end;
+  budget.decoded += run.length;
+  const decoded = percentDecode(run);
+  report(decoded, 'percent', start, end, options, depth, budget, out);
+  return end;
+}
+
+/** Percent-decoding that never throws: bytes are collected and read as UTF-8 (bad sequences become U+FFFD). */
+function percentDecode(run: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < run.length; i++) {
+    const c = run.charCodeAt(i);
+    if (c === 37 && i + 2 < run.length + 0 && /^[0-9A-Fa-f]{2}$/.test(run.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(run.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c === 43) bytes.push(32);
+    else bytes.push(...Buffer.from(run[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function base64Blocks(text: string, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[], hits: readonly Hit[]): void {
+  const block = (at: number, run: string): number => {
+    const end = at + run.length;
+    // A run that is itself a finding (a token) is not decoded again.
+    if (hits.some((h) => h.start <= at && end <= h.end)) return end;
+    if (run.length > MAX_BLOCK || budget.decoded + run.length > MAX_DECODED_TOTAL) return end;
+    const decoded = base64Text(run);
+    if (decoded === undefined) return end;
+    budget.decoded += run.length;
+    report(decoded, 'base64', at, end, options, depth, budget, out);
+    return end;
+  };
+  if (text.length <= FULL_BASE64_SEARCH) return pass(BASE64_RUN, text, block);
+  const whole = /^\s*([A-Za-z0-9+/_-]{20,}={0,2})\s*$/.exec(text.slice(0, MAX_BLOCK + 8));
+  if (whole && text.length <= MAX_BLOCK + 8) block(text.indexOf(whole[1]!), whole[1]!);
+  pass(BASE64_MARK, text, (at, mark) => {
+    const run = /[A-Za-z0-9+/_-]{20,}={0,2}/y;
+    run.lastIndex = at + mark.length;
+    const m = run.exec(text);
+    return m ? block(at + mark.length, m[0]) : at + mark.length;
+  });
+}
+
+/** The run decoded, when it decodes to text (mostly printable); undefined for binary or non-base64. */
+function base64Text(run: string): string | undefined {
+  const body = run.replace(/=+$/, '');
+  if (body.length % 4 === 1) return undefined;
+  // Look at the head first: most long runs are identifiers, hashes or binary, not encoded text.
+  const head = Buffer.from(body.slice(0, 64), 'base64');
+  if (!printable(head)) return undefined;
+  const bytes = Buffer.from(body, 'base64');
+  return printable(bytes) ? bytes.toString('utf8') : undefined;
+}
+
+function printable(bytes: Buffer): boolean {
+  if (bytes.length === 0) return false;
+  let bad = 0;
+  for (const b of bytes) if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) bad++;
+  // UTF-8 multibyte sequences are ≥ 0x80 and fine; control characters are not.
+  return bad / bytes.length < 0.05;
+}
+
+function report(decoded: string, encoding: 'base64' | 'percent', start: number, end: number, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[]): void {
+  for (const inner of scan(decoded, options, depth + 1, budget)) {
+    out.push({ detector: inner.detector, start, end, level: inner.level, confidence: inner.confidence, encoding });
+  }
+}
