@@ -165,6 +165,8 @@ export interface ClassificationRuleConfig {
   readonly confidence: number;
 }
 
+export type VerifyMode = 'off' | 'if-present' | 'required';
+
 export interface FlowConfig {
   readonly enabled: boolean;
   readonly emergencyLockdown: boolean;
@@ -176,5 +178,13 @@ export interface FlowConfig {
   readonly egress: readonly { readonly server: string; readonly tools: readonly string[] | undefined }[];
   readonly taintLevel: FlowLevel;
   readonly hashKey: string | undefined;
-  readonly annotations: { readonly sign: boolean; readonly verify: 'off' | 'if-present' | 'required'; readonly key: string; readonly source: string | undefined } | undefined;
+  readonly annotations:
+    | {
+        readonly sign: boolean;
+        /** How messages from clients and from servers are checked. */
+        readonly verify: { readonly clients: VerifyMode; readonly servers: VerifyMode };
+        readonly key: string;
+        readonly source: string | undefined;
+      }
+    | undefined;
 }

@@ -104,7 +104,14 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
     egress,
     taintLevel: top.taint_level ?? 'SENSITIVE',
     hashKey: top.hash_key,
-    annotations: a ? { sign: a.sign ?? false, verify: a.verify ?? 'if-present', key: a.key, source: a.source } : undefined,
+    annotations: a
+      ? {
+          sign: a.sign ?? false,
+          verify: typeof a.verify === 'object' ? { clients: a.verify.clients ?? 'if-present', servers: a.verify.servers ?? 'if-present' } : { clients: a.verify ?? 'if-present', servers: a.verify ?? 'if-present' },
+          key: a.key,
+          source: a.source,
+        }
+      : undefined,
   };
 }
 

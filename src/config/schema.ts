@@ -192,6 +192,7 @@ const transformation = z
   .regex(/^(redact|hash|tokenize|drop)(:[a-z0-9*-]+)?$/, 'redact, hash, tokenize or drop, optionally for one detector: "hash:email"')
   .describe('`redact` (mask in place), `hash` (keyed, stable), `tokenize` (reversible pseudonym kept by the gateway), `drop` (withhold the whole text); `name:detector` limits it to one detector\'s findings.');
 const flowAction = z.enum(['allow', 'deny', 'transform']);
+const verifyMode = z.enum(['off', 'if-present', 'required']);
 const levelAction = z
   .strictObject({
     action: flowAction.describe('What happens to a flow at this level when no rule decides.'),
@@ -275,7 +276,13 @@ export const flowSchema = z
     annotations: z
       .strictObject({
         sign: z.boolean().optional().describe('Add a signed `dev.guardrail/security` annotation to messages the gateway sends.'),
-        verify: z.enum(['off', 'if-present', 'required']).optional().describe('Check annotations on messages that arrive (default if-present when a key is set).'),
+        verify: z
+          .union([
+            verifyMode,
+            z.strictObject({ clients: verifyMode.optional().describe('Messages from clients.'), servers: verifyMode.optional().describe('Messages from upstream servers.') }),
+          ])
+          .optional()
+          .describe('Check annotations on messages that arrive: off, if-present (default), or required; one mode for both sides or { clients, servers }. Require them only from peers that are GUARDRAIL gateways.'),
         key: z.string().min(32).describe('Shared HMAC key (at least 32 characters; use ${VAR}).'),
         source: z.string().min(1).optional().describe('This gateway\'s sender name (default guardrail-<random>, new on every start).'),
       })

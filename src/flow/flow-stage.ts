@@ -68,15 +68,25 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
   // The same value however it is spaced or cased: `DE89 3704 …` is `de893704…`.
   const fingerprint = (value: string) => keyedHash(hashKey, value.toLowerCase().replace(/[\s().-]/g, ''));
 
-  function scanLeaf(text: string): Finding[] {
-    const found = scanText(text, { detectors: enabled });
+  // Data the client sends out is searched for base64 everywhere, however long (the exfiltration
+  // path); data coming in, up to the scanner's default bound.
+  const outbound = { detectors: enabled, fullBase64Search: Number.POSITIVE_INFINITY };
+  const inbound = { detectors: enabled };
+
+  function scanLeaf(text: string, fromClient: boolean): Finding[] {
+    const found = scanText(text, fromClient ? outbound : inbound);
     return classifier.empty ? found : [...found, ...classifier.classify(text)];
   }
 
-  function locate(leaves: readonly Leaf[]): Located[] {
+  function locate(leaves: readonly Leaf[], fromClient: boolean): Located[] {
     const out: Located[] = [];
+    const seen: { text: string; findings: Finding[] }[] = [];
     for (const leaf of leaves) {
-      for (const f of scanLeaf(leaf.text)) out.push({ finding: f, parts: [{ leaf, start: f.start, end: f.end }], value: leaf.text.slice(f.start, f.end) });
+      // The same long text twice (a result's text and its structuredContent) is scanned once.
+      const same = leaf.text.length > 4096 ? seen.find((s) => s.text.length === leaf.text.length && s.text === leaf.text) : undefined;
+      const findings = same?.findings ?? scanLeaf(leaf.text, fromClient);
+      if (!same && leaf.text.length > 4096) seen.push({ text: leaf.text, findings });
+      for (const f of findings) out.push({ finding: f, parts: [{ leaf, start: f.start, end: f.end }], value: leaf.text.slice(f.start, f.end) });
     }
     // A secret split across two items of one content array: look across each seam.
     for (let i = 1; i < leaves.length; i++) {
@@ -85,7 +95,7 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
       if (a.group === undefined || a.group !== b.group) continue;
       const tail = a.text.slice(-SEAM);
       const joined = tail + b.text.slice(0, SEAM);
-      for (const f of scanLeaf(joined)) {
+      for (const f of scanLeaf(joined, fromClient)) {
         if (f.start >= tail.length || f.end <= tail.length) continue;
         const offset = a.text.length - tail.length;
         out.push({
@@ -112,7 +122,7 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
       const leaves = leavesOf(message);
       const fromClient = context.direction === 'client-to-server';
       const state = stateOf(context.session);
-      const located = leaves.length === 0 ? [] : locate(leaves);
+      const located = leaves.length === 0 ? [] : locate(leaves, fromClient);
 
       const params = (message as { params?: { name?: unknown; uri?: unknown } }).params;
       const request = context.request?.params as { name?: unknown; uri?: unknown } | undefined;

@@ -36,6 +36,12 @@ export interface ScanOptions {
   readonly detectors?: ReadonlySet<string>;
   /** Decode base64 and percent-encoded blocks and scan them too (default true). */
   readonly decode?: boolean;
+  /**
+   * Texts up to this many characters are searched for base64 blocks everywhere (default
+   * `FULL_BASE64_SEARCH`); in longer ones only marked blocks (`;base64,`) and a text that is one
+   * block are decoded. The search has no literal to skip to and costs about 15 ns a character.
+   */
+  readonly fullBase64Search?: number;
 }
 
 const BY_ID = new Map<string, DetectorInfo>(DETECTORS.map((d) => [d.id, d]));
@@ -53,12 +59,8 @@ const KEYWORD =
 const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
 /** Where a text says what follows is base64 (`data:…;base64,`, `base64: …`). */
 const BASE64_MARK = /base64[,:] ?/g;
-/**
- * Searching for base64 runs costs a pass over the text with no literal to skip to (about
- * 15 ns per character), so it runs over texts up to this size; in larger texts, blocks are
- * decoded where the text marks them (`;base64,`) or where the whole text is one block.
- */
-export const FULL_BASE64_SEARCH = 1024 * 1024;
+/** The default of `ScanOptions.fullBase64Search`. */
+export const FULL_BASE64_SEARCH = 256 * 1024;
 
 /** Decoding bounds: per block, per scan (total), and how deep encodings nest. */
 const MAX_BLOCK = 64 * 1024;
@@ -170,7 +172,7 @@ function base64Blocks(text: string, options: ScanOptions, depth: number, budget:
     report(decoded, 'base64', at, end, options, depth, budget, out);
     return end;
   };
-  if (text.length <= FULL_BASE64_SEARCH) return pass(BASE64_RUN, text, block);
+  if (text.length <= (options.fullBase64Search ?? FULL_BASE64_SEARCH)) return pass(BASE64_RUN, text, block);
   const whole = /^\s*([A-Za-z0-9+/_-]{20,}={0,2})\s*$/.exec(text.slice(0, MAX_BLOCK + 8));
   if (whole && text.length <= MAX_BLOCK + 8) block(text.indexOf(whole[1]!), whole[1]!);
   pass(BASE64_MARK, text, (at, mark) => {

@@ -16,6 +16,13 @@ export interface Frame {
   readonly message: JsonRpcMessage;
   readonly kind: MessageKind;
   readonly raw: Buffer | undefined;
+  /** What the information-flow layer concluded about the content (for security annotations). */
+  readonly label?: FrameLabel;
+}
+
+export interface FrameLabel {
+  readonly classification: 'PUBLIC' | 'INTERNAL' | 'SENSITIVE' | 'RESTRICTED';
+  readonly transformations: readonly string[];
 }
 
 export type DecodeResult =
@@ -73,15 +80,15 @@ export class AmbiguousIdError extends Error {
 export function withId(frame: Frame, id: JsonRpcId | null): Frame {
   const message = { ...frame.message, id } as JsonRpcMessage;
   const raw = frame.raw;
-  if (raw === undefined) return { message, kind: frame.kind, raw: undefined };
+  if (raw === undefined) return mutated(frame, message);
   const span = locateId(raw, (frame.message as { id?: unknown }).id);
   if (span === 'ambiguous') throw new AmbiguousIdError();
-  if (span === undefined) return { message, kind: frame.kind, raw: undefined };
+  if (span === undefined) return mutated(frame, message);
   const spliced = Buffer.concat([raw.subarray(0, span.start), Buffer.from(JSON.stringify(id)), raw.subarray(span.end)]);
-  return { message, kind: frame.kind, raw: spliced };
+  return frame.label ? { message, kind: frame.kind, raw: spliced, label: frame.label } : { message, kind: frame.kind, raw: spliced };
 }
 
 /** A changed message: the bytes are dropped and will be rebuilt from the value. */
 export function mutated(frame: Frame, message: JsonRpcMessage): Frame {
-  return { message, kind: frame.kind, raw: undefined };
+  return frame.label ? { message, kind: frame.kind, raw: undefined, label: frame.label } : { message, kind: frame.kind, raw: undefined };
 }

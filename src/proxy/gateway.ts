@@ -10,6 +10,7 @@ import { actionLimiter } from '../limits/action-limiter.ts';
 import { requestFilter } from '../access/request-filter.ts';
 import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
 import { flowStage } from '../flow/flow-stage.ts';
+import { createAnnotator, type FrameAnnotator } from '../flow/annotate.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SecurityContext } from '../pipeline/security-context.ts';
@@ -49,6 +50,7 @@ export class Gateway {
   readonly logger: Logger;
   readonly #options: GatewayOptions;
   readonly #guards: ArgumentGuards;
+  readonly #annotator: FrameAnnotator | undefined;
   readonly #sessions = new Set<Session>();
   readonly #listeners: Listener[] = [];
   #recorder: DecisionRecorder | undefined;
@@ -63,6 +65,7 @@ export class Gateway {
     this.logger = options.logger ?? createLogger(options.config.log);
     const policies = new Map<string, ServerPolicy>(options.config.upstreams.map((u) => [u.name, u.policy]));
     this.#guards = argumentGuards(policies);
+    this.#annotator = options.config.flow.enabled ? createAnnotator(options.config.flow.annotations) : undefined;
     const validated = new Set(options.config.upstreams.filter((u) => u.policy.validateArguments).map((u) => u.name));
     this.pipeline = new Pipeline([
       requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
@@ -120,6 +123,7 @@ export class Gateway {
       createTransport,
       logger: this.logger,
       maxRequestTimeMs: this.config.limits.maxRequestTimeMs,
+      ...(this.#annotator ? { annotator: this.#annotator } : {}),
     });
   }
 
@@ -137,6 +141,7 @@ export class Gateway {
       limits: this.config.limits,
       logger: this.logger,
       context: new SecurityContext({ sessionId: id, transport: kind }),
+      ...(this.#annotator ? { annotator: this.#annotator } : {}),
       onClose: (s) => this.#sessions.delete(s),
     });
     this.#sessions.add(session);

@@ -2,6 +2,7 @@
  * The links of one scope (a downstream session, or the pool that serves stateless requests):
  * one per configured upstream, started together, closed together.
  */
+import type { FrameAnnotator } from '../flow/annotate.ts';
 import type { UpstreamConfig } from '../config/config.ts';
 import type { Era } from '../protocol/revisions.ts';
 import type { FrameTransport } from '../transports/transport.ts';
@@ -14,6 +15,7 @@ export interface LinkSetOptions {
   readonly createTransport: (upstream: UpstreamConfig) => FrameTransport;
   readonly logger: Logger;
   readonly maxRequestTimeMs: number;
+  readonly annotator?: FrameAnnotator;
 }
 
 export class LinkSet {
@@ -31,6 +33,7 @@ export class LinkSet {
           createTransport: () => options.createTransport(config),
           logger: options.logger,
           maxRequestTimeMs: options.maxRequestTimeMs,
+          ...(options.annotator ? { annotator: options.annotator } : {}),
         }),
       );
     }

@@ -13,7 +13,8 @@ import { decision, type Decision } from '../pipeline/decision.ts';
 import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline.ts';
 import type { SecurityContext } from '../pipeline/security-context.ts';
 import type { Direction } from '../pipeline/stage.ts';
-import { AmbiguousIdError, frameOf, mutated, withId, type Frame } from '../protocol/frame.ts';
+import { AmbiguousIdError, frameOf, mutated, withId, type Frame, type FrameLabel } from '../protocol/frame.ts';
+import type { FrameAnnotator, Verified } from '../flow/annotate.ts';
 import {
   ErrorCode,
   errorResponse,
@@ -50,6 +51,8 @@ export interface SessionOptions {
   readonly logger: Logger;
   readonly context: SecurityContext;
   readonly onClose?: (session: Session) => void;
+  /** Signs frames to the client and verifies frames from both sides (security annotations). */
+  readonly annotator?: FrameAnnotator;
 }
 
 /** Where a client request goes, resolved before the pipeline sees it. */
@@ -819,7 +822,8 @@ export class Session {
   #run(frame: Frame, at: RunAt): PipelineOutcome | Promise<PipelineOutcome> {
     const { direction, method, server, target, request, id, era } = at;
     const kind = frame.kind;
-    const input = { direction, era, kind, method, frame, session: this.context, server, target, request };
+    // A peer GUARDRAIL's annotation is checked before anything else looks at the message.
+    const verified = this.#o.annotator?.verify(frame, direction === 'client-to-server' ? 'client' : 'server');
     const record = (outcome: PipelineOutcome) => {
       // Every request's decision is recorded; other messages when a stage reported something
       // (refused, changed, or classified above PUBLIC).
@@ -837,8 +841,13 @@ export class Session {
         });
       }
       if (outcome.verdict === 'deny') this.context.note('decision.denied', { rule: outcome.decisions.at(-1)?.rule, method });
-      return outcome;
+      return labelled(outcome, verified?.ok ? inherited(verified) : undefined);
     };
+    if (verified && !verified.ok) {
+      const d = decision('deny', 'flow', 'information-flow', `flow.annotation-${verified.code}`, `the message's security annotation was refused: ${verified.reason}`, { code: verified.code });
+      return record({ verdict: 'deny', frame, decisions: [d] });
+    }
+    const input = { direction, era, kind, method, frame: verified?.frame ?? frame, session: this.context, server, target, request };
     const outcome = this.#o.pipeline.run(input);
     return outcome instanceof Promise ? outcome.then(record) : record(outcome);
   }
@@ -862,6 +871,7 @@ export class Session {
 
   #send(frame: Frame, relatedRequestId: JsonRpcId | undefined, stream = false): void {
     if (this.#closed) return;
+    if (this.#o.annotator?.signs) frame = this.#o.annotator.sign(frame);
     const options = relatedRequestId === undefined ? {} : stream ? { relatedRequestId, stream } : { relatedRequestId };
     this.#o.transport.send(frame, options).catch((error: Error) => {
       this.#log.debug('could not deliver to the client', { error: error.message });
@@ -894,6 +904,28 @@ export class Session {
 /** `_meta["io.modelcontextprotocol/subscriptionId"]` set to the client's id for its listen request. */
 function withSubscriptionId(params: Obj, clientId: JsonRpcId): Obj {
   return { ...params, _meta: { ...((params._meta as Obj | undefined) ?? {}), [META.subscriptionId]: clientId } };
+}
+
+/** What a verified peer said about the content: the floor of what this gateway says. */
+function inherited(verified: Verified & { ok: true }): FrameLabel | undefined {
+  const a = verified.annotation;
+  return a ? { classification: a.classification, transformations: a.transformations } : undefined;
+}
+
+const LEVEL_RANK: Readonly<Record<FrameLabel['classification'], number>> = { PUBLIC: 0, INTERNAL: 1, SENSITIVE: 2, RESTRICTED: 3 };
+
+/**
+ * The outcome's frame labelled with what the information-flow stage concluded, raised to what
+ * a verified peer had said (`inherited`), for the annotation the gateway signs.
+ */
+function labelled(outcome: PipelineOutcome, inherited: FrameLabel | undefined): PipelineOutcome {
+  const flow = outcome.decisions.find((d) => d.layer === 'information-flow' && d.evidence?.classification !== undefined);
+  if ((!flow && !inherited) || outcome.verdict === 'deny') return outcome;
+  const evidence = (flow?.evidence ?? {}) as { classification?: FrameLabel['classification']; transformations?: string[] };
+  const own = evidence.classification ?? 'PUBLIC';
+  const classification = inherited && LEVEL_RANK[inherited.classification] > LEVEL_RANK[own] ? inherited.classification : own;
+  const transformations = [...new Set([...(inherited?.transformations ?? []), ...(evidence.transformations ?? [])])];
+  return { ...outcome, frame: { ...outcome.frame, label: { classification, transformations } } };
 }
 
 /** The decision as it travels in an error's `data.guardrail`. */

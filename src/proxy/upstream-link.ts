@@ -6,6 +6,7 @@
  * hung or dead server, and restarts it with backoff. It applies no policy: the session runs the
  * pipeline before and after.
  */
+import type { FrameAnnotator } from '../flow/annotate.ts';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { frameOf, withId, type Frame } from '../protocol/frame.ts';
 import { LEGACY_VERSIONS, META, MODERN_VERSION, ModernErrorCode, type Era } from '../protocol/revisions.ts';
@@ -64,6 +65,8 @@ export interface LinkOptions {
   readonly createTransport: () => FrameTransport;
   readonly logger: Logger;
   readonly maxRequestTimeMs: number;
+  /** Signs what the gateway sends to the server (security annotations), when configured. */
+  readonly annotator?: FrameAnnotator;
   /** How long a health probe may take before the server counts as hung (default 5 s, at most the request timeout). */
   readonly probeTimeoutMs?: number;
   /** Time allowed for the handshake (default: the request timeout). */
@@ -530,7 +533,8 @@ export class UpstreamLink {
   #send(frame: Frame, headers?: Readonly<Record<string, string>>): Promise<void> {
     const transport = this.#transport;
     if (!transport) return Promise.reject(new Error('not connected'));
-    return transport.send(frame, headers ? { headers } : {});
+    const annotator = this.#options.annotator;
+    return transport.send(annotator?.signs ? annotator.sign(frame) : frame, headers ? { headers } : {});
   }
 
   #onFrame(frame: Frame, info: ReceiveInfo | undefined): void {
