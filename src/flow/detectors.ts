@@ -82,7 +82,7 @@ const TOKEN_RULES: readonly TokenRule[] = [
   { id: 'google-api-key', re: /AIza[0-9A-Za-z_-]{35}/y, valid: (t) => randomEnough(t.slice(4), 10), stop: TOKEN_TAIL },
   { id: 'github-token', re: /gh[pousr]_[A-Za-z0-9]{36}/y, valid: githubChecksum },
   { id: 'github-token', re: /github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}/y, valid: (t) => randomEnough(t.slice(11), 12) },
-  { id: 'gitlab-token', re: /glpat-[A-Za-z0-9_-]{20,64}/y, valid: (t) => randomEnough(t.slice(6), 8), stop: TOKEN_TAIL },
+  { id: 'gitlab-token', re: /glpat-[A-Za-z0-9_-]{20}/y, valid: (t) => randomEnough(t.slice(6), 8), stop: TOKEN_TAIL },
   { id: 'slack-token', re: /xox[abpre]-\d{8,13}-\d{8,13}(?:-\d{8,13})?-[A-Za-z0-9]{24,32}/y, valid: (t) => randomEnough(t.slice(t.lastIndexOf('-') + 1), 10) },
   {
     id: 'stripe-key',
@@ -190,6 +190,8 @@ export function urlAt(text: string, at: number, out: Hit[]): number {
     re.lastIndex = start;
     const m = re.exec(text);
     if (m) {
+      // Fillers (`XXXXXXXX`) and documented examples are not webhooks anyone can call.
+      if (!randomEnough(m[0].slice(m[0].lastIndexOf('/') + 1), 10)) return start + m[0].length;
       out.push({ id, start, end: start + m[0].length });
       return start + m[0].length;
     }
@@ -211,7 +213,8 @@ export function telegramAt(text: string, at: number, out: Hit[]): number {
   let start = at;
   while (start > at - 10 && isDigit(text.charCodeAt(start - 1))) start--;
   const digits = at - start;
-  if (digits < 8 || isAlnum(text.charCodeAt(start - 1))) return at + 3;
+  // Glued to letters it is something else, except in the Bot API's own URL (`/bot<token>/`).
+  if (digits < 8 || (isAlnum(text.charCodeAt(start - 1)) && text.slice(start - 4, start) !== '/bot')) return at + 3;
   const tail = /[A-Za-z0-9_-]{33}/y;
   tail.lastIndex = at + 3;
   if (!tail.exec(text) || /[A-Za-z0-9_-]/.test(text.charAt(at + 36))) return at + 3;
@@ -227,13 +230,23 @@ const DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/y;
 const DOC_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$/i;
 const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|js|mjs|cjs|ts|tsx|jsx|css|json|html?|xml|ya?ml|txt|pdf|zip|gz|tar|exe|dll|so|min)$/i;
 
+/** Whether the text before `start` opens a URL authority (`scheme://…`) that `start` is still inside. */
+function userinfo(text: string, start: number): boolean {
+  for (let i = start - 1; i >= 0 && start - i < 256; i--) {
+    const c = text.charCodeAt(i);
+    if (c <= 32 || c === 34 || c === 39 || c === 60 || c === 62 || c === 96 || c === 63 || c === 35) return false;
+    // The authority ends at the first `/` after `://`: an `@` in the path or query is not userinfo.
+    if (c === 47) return text.charCodeAt(i - 1) === 47 && text.charCodeAt(i - 2) === 58;
+  }
+  return false;
+}
+
 export function emailAt(text: string, at: number, out: Hit[]): number {
   let start = at;
   while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text.charAt(start - 1))) start--;
   if (start === at) return at + 1;
-  const before = text.charAt(start - 1);
-  // `scheme://user:password@host` and `user:pass@host` are URL userinfo, not mail addresses.
-  if (before === ':' || before === '/') return at + 1;
+  // `scheme://user:password@host` is URL userinfo, not a mail address (`mailto:` is one).
+  if (userinfo(text, start)) return at + 1;
   const local = text.slice(start, at);
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return at + 1;
   DOMAIN.lastIndex = at + 1;
@@ -294,8 +307,10 @@ export function numberAt(text: string, at: number, out: Hit[]): number {
   let end = at;
   while (end < text.length && end - start < 64 && NUM_CHAR(text.charCodeAt(end))) end++;
   // Trim what cannot begin or end a number.
-  while (start < end && !isDigit(text.charCodeAt(start)) && text.charCodeAt(start) !== 43 && text.charCodeAt(start) !== 40) start++;
+  while (start < end && !isDigit(text.charCodeAt(start)) && text.charCodeAt(start) !== 43 && !/^\(\d{3}\)/.test(text.slice(start, start + 5))) start++;
   while (end > start && !isDigit(text.charCodeAt(end - 1))) end--;
+  // `2001:db8:…`: the digits begin an IPv6 address.
+  if (text.charCodeAt(end) === 58 && end - start <= 4 && /^\d+$/.test(text.slice(start, end)) && /[0-9A-Fa-f]/.test(text.charAt(end + 1))) return ipv6At(text, end, out);
   if (end - start < 7) return Math.max(end, at + 1);
   // Glued to letters (`v1.2.3.4`, `id123456789`, hex hashes) or to more digits: not a number we judge.
   const before = text.charCodeAt(start - 1);
@@ -393,6 +408,8 @@ export function ipv6At(text: string, at: number, out: Hit[]): number {
   while (end > start && (text.charAt(end - 1) === '.' || (text.charAt(end - 1) === ':' && text.charAt(end - 2) !== ':'))) end--;
   const candidate = text.slice(start, end);
   if (/[G-Zg-z_]/.test(text.charAt(start - 1)) || /[G-Zg-z_]/.test(text.charAt(end))) return Math.max(end, at + 2);
+  // `items[0::2]` is a slice: a subscript of something named, not an address in brackets.
+  if (text.charAt(start - 1) === '[' && /[\w)\]]/.test(text.charAt(start - 2))) return Math.max(end, at + 2);
   if (ipv6(candidate)) out.push({ id: 'ip-address', start, end });
   return Math.max(end, at + 2);
 }
@@ -424,6 +441,7 @@ function ipv6(s: string): boolean {
 
 const SECRET_KEY_END = /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|secret[_-]?key|credentials?)$/i;
 const AWS_SECRET_KEY = /aws.{0,4}secret|secret.?access.?key/i;
+const AWS_WORDS = /aws[ _-]secret(?:[ _-]access)?[ _-]key/iy;
 const KEY_CHAR = /[A-Za-z0-9_.-]/;
 /** After the key: optional closing quote, `=`, `:`, `:=` or `=>`, optional opening quote. */
 const ASSIGNMENT = /["']?\s{0,4}(?::=|=>|[:=])\s{0,4}(["'`]?)/y;
@@ -440,11 +458,23 @@ export function assignmentAt(text: string, at: number, out: Hit[]): number {
   while (keyStart > 0 && at - keyStart < 48 && KEY_CHAR.test(text.charAt(keyStart - 1))) keyStart--;
   let keyEnd = at;
   while (keyEnd < text.length && keyEnd - at < 48 && /[A-Za-z0-9_-]/.test(text.charAt(keyEnd))) keyEnd++;
-  const key = text.slice(keyStart, keyEnd);
-  if (!SECRET_KEY_END.test(key)) return keyEnd;
+  // (A key is never longer than 48 characters either side of its key word.)
+  let key = text.slice(keyStart, keyEnd);
+  // "AWS Secret Key = …", "aws secret access key: …": the name written as words.
+  AWS_WORDS.lastIndex = Math.max(0, keyStart - 4);
+  const words = AWS_WORDS.exec(text);
+  if (words && words.index + words[0].length >= keyEnd) {
+    key = words[0];
+    keyEnd = words.index + words[0].length;
+  }
+  if (!SECRET_KEY_END.test(key) && !words) return keyEnd;
   ASSIGNMENT.lastIndex = keyEnd;
   const a = ASSIGNMENT.exec(text);
   if (!a) return keyEnd;
+  // `x-access-token:ghs_…@github.com`, `arn:…:secret:prod/db`: a colon with nothing after it
+  // is an assignment only after a quoted key (JSON).
+  const quotedKey = /["']/.test(text.charAt(keyStart - 1)) || /["']/.test(text.charAt(keyEnd));
+  if (/^["']?:["'`]?$/.test(a[0]) && !quotedKey) return keyEnd;
   const quote = a[1]!;
   const valueStart = keyEnd + a[0].length;
   let valueEnd = valueStart;
