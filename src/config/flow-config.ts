@@ -19,16 +19,24 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
   const sections = [...layers.map((l) => l.flow), raw].filter((f): f is RawFlow => f !== undefined);
   const top = Object.assign({}, ...sections) as RawFlow;
   const rawLevels = Object.assign({}, ...sections.map((f) => f.levels ?? {})) as NonNullable<RawFlow['levels']>;
+  const pendingDetectorChecks: [string, (string | number)[]][] = [];
   const levels = Object.fromEntries(
     LEVEL_ORDER.map((level) => {
       const entry = rawLevels[level];
       const action = entry?.action ?? DEFAULT_LEVELS[level];
+      entry?.transformations?.forEach((t, j) => {
+        const only = t.split(':')[1];
+        if (only !== undefined) pendingDetectorChecks.push([only, ['flow', 'levels', level, 'transformations', j]]);
+      });
       return [level, { action, transformations: action === 'transform' ? (entry?.transformations ?? ['redact']) : [] }];
     }),
   ) as unknown as FlowConfig['levels'];
 
+  // Rules and classification rules of the profile come first, then the file's own.
+  const rawClassification = sections.flatMap((f) => f.classification_rules ?? []);
+  const rawRules = sections.flatMap((f) => f.rules ?? []);
   const ruleIds = new Set<string>();
-  const classificationRules: ClassificationRuleConfig[] = (raw?.classification_rules ?? []).map((rule, i) => {
+  const classificationRules: ClassificationRuleConfig[] = rawClassification.map((rule, i) => {
     const path = ['flow', 'classification_rules', i];
     if (DETECTOR_IDS.has(rule.id) || ruleIds.has(rule.id)) report('error', [...path, 'id'], `"${rule.id}" is already a detector or rule id`);
     ruleIds.add(rule.id);
@@ -49,12 +57,13 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
   const knownDetector = (id: string, path: (string | number)[]) => {
     if (!DETECTOR_IDS.has(id) && !ruleIds.has(id)) report('error', path, `unknown detector "${id}" (known: ${[...DETECTOR_IDS].join(', ')})`);
   };
+  for (const [id, path] of pendingDetectorChecks) knownDetector(id, path);
   const disabledDetectors = top.detectors?.disable ?? [];
   disabledDetectors.forEach((id, i) => knownDetector(id, ['flow', 'detectors', 'disable', i]));
   const detectorLevels = top.detectors?.levels ?? {};
   for (const id of Object.keys(detectorLevels)) knownDetector(id, ['flow', 'detectors', 'levels', id]);
 
-  const rules: FlowRuleConfig[] = (raw?.rules ?? []).map((rule, i) => {
+  const rules: FlowRuleConfig[] = rawRules.map((rule, i) => {
     const path = ['flow', 'rules', i];
     if (rule.classification && rule.min_classification) report('error', path, 'set classification or min_classification, not both');
     for (const side of ['source', 'destination'] as const) {
@@ -63,6 +72,10 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
     rule.detectors?.forEach((id, j) => knownDetector(id, [...path, 'detectors', j]));
     const levelsFor = rule.min_classification ? LEVEL_ORDER.slice(LEVEL_ORDER.indexOf(rule.min_classification)) : rule.classification;
     if (rule.action !== 'transform' && rule.transformations) report('error', [...path, 'transformations'], 'only a transform rule has transformations');
+    rule.transformations?.forEach((t, j) => {
+      const only = t.split(':')[1];
+      if (only !== undefined) knownDetector(only, [...path, 'transformations', j]);
+    });
     const c = rule.conditions ?? {};
     return {
       id: rule.id,
@@ -132,8 +145,14 @@ function checkRegex(source: string, path: (string | number)[], report: Report): 
     return;
   }
   try {
-    const result = isSafe(re);
-    if (!result.safe) report('error', path, `the expression can backtrack catastrophically (${result.error === 'hitMaxScore' || result.error === 'hitMaxSteps' || result.error === 'timedOut' ? 'too complex to prove safe' : 'nested or overlapping repetition'}); rewrite it without ambiguous repetition`);
+    const result = isSafe(re, { timeout: 2000 });
+    if (!result.safe) {
+      const why =
+        result.error === 'hitMaxSteps' || result.error === 'timedOut'
+          ? 'it is too complex to prove that it cannot backtrack without bound'
+          : 'it can backtrack without bound on some input (unbounded repetition such as +, * or {n,} next to something it overlaps)';
+      report('error', path, `the expression can backtrack catastrophically: ${why}; servers choose the text it runs on, so write bounded, unambiguous repetition such as \\s{1,8} or [0-9]{4}`);
+    }
   } catch (error) {
     report('error', path, `the expression could not be checked for catastrophic backtracking: ${(error as Error).message}`);
   }

@@ -1,8 +1,9 @@
 /**
  * The texts a message carries, and the same message with some of them changed. Every string
- * under a request's or notification's `params` and a result's `result` is a text, except
- * protocol fields that carry no content (`_meta`, `type`, `mimeType`, cursors, tokens). Blobs
- * are texts too: the scanner decodes base64 that decodes to text.
+ * under a request's or notification's `params` and a response's `result` (or `error`) is a
+ * text, except protocol members that carry no content: `_meta` outside the peer's own data,
+ * and cursors, progress tokens, request state and the protocol version directly under params
+ * or result. Blobs are texts too: the scanner decodes base64 that decodes to text.
  */
 import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
 
@@ -15,8 +16,10 @@ export interface Leaf {
   readonly group: number | undefined;
 }
 
-/** Keys whose values are protocol, not content. */
-const SKIP = new Set(['_meta', 'type', 'mimeType', 'jsonrpc', 'method', 'cursor', 'nextCursor', 'progressToken', 'requestState', 'protocolVersion']);
+/** Members of `params` or `result` themselves whose values are protocol, not content. */
+const PROTOCOL = new Set(['_meta', 'cursor', 'nextCursor', 'progressToken', 'requestState', 'protocolVersion']);
+/** Where everything below is the peer's own data, whatever its keys are called. */
+const DATA = new Set(['arguments', 'structuredContent']);
 /** Arrays whose items are pieces of one answer. */
 const CONTENT_ARRAYS = new Set(['content', 'contents', 'messages']);
 
@@ -34,10 +37,11 @@ export function leavesOf(message: JsonRpcMessage): Leaf[] {
   const leaves: Leaf[] = [];
   if (!body) return leaves;
   let groups = 0;
-  const walk = (value: unknown, path: (string | number)[], group: number | undefined, depth: number): void => {
+  const walk = (value: unknown, path: (string | number)[], group: number | undefined, depth: number, data = false): void => {
     if (depth > 256) return;
     if (typeof value === 'string') {
-      if (value.length > 0) leaves.push({ path: [...path], text: value, group });
+      // Only the texts of the items take part in seams, not their type, uri or mimeType.
+      if (value.length > 0) leaves.push({ path: [...path], text: value, group: path.at(-1) === 'text' ? group : undefined });
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -46,15 +50,18 @@ export function leavesOf(message: JsonRpcMessage): Leaf[] {
       const g = typeof key === 'string' && CONTENT_ARRAYS.has(key) ? groups++ : undefined;
       for (let i = 0; i < value.length; i++) {
         path.push(i);
-        walk(value[i], path, g ?? group, depth + 1);
+        walk(value[i], path, g ?? group, depth + 1, data);
         path.pop();
       }
       return;
     }
     for (const [key, child] of Object.entries(value)) {
-      if (SKIP.has(key)) continue;
+      // `_meta` is protocol metadata wherever the protocol puts it; inside arguments and
+      // structuredContent every key is data. The other protocol members sit directly under
+      // params or result.
+      if (!data && (key === '_meta' || (depth === 0 && PROTOCOL.has(key)))) continue;
       path.push(key);
-      walk(child, path, group, depth + 1);
+      walk(child, path, group, depth + 1, data || DATA.has(key));
       path.pop();
     }
   };

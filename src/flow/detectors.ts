@@ -445,7 +445,7 @@ const AWS_WORDS = /aws[ _-]secret(?:[ _-]access)?[ _-]key/iy;
 const KEY_CHAR = /[A-Za-z0-9_.-]/;
 /** After the key: optional closing quote, `=`, `:`, `:=` or `=>`, optional opening quote. */
 const ASSIGNMENT = /["']?\s{0,4}(?::=|=>|[:=])\s{0,4}(["'`]?)/y;
-const REFERENCE = /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|config\.|settings\.|vault:|secret:|ref\(|\$\{|\$\(|\$[A-Z_])/i;
+const REFERENCE = /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|config\.|settings\.|vault:|secret:|ref\(|\$\{|\$\(|\$[A-Z_]|tok_[a-z2-7]{16}$)/i;
 const LITERAL_WORDS = /^(?:null|none|nil|undefined|true|false|yes|no|on|off|required|optional|string|number|boolean|secret|password|token)$/i;
 
 /**

@@ -4,8 +4,8 @@
  * kind of finding gets the flow policy's action; the message is allowed, transformed or
  * refused, and the decision names the detectors that fired and the rule that decided. Data the
  * client receives in clear at the taint level or above taints its session, so that rules can
- * stop it leaving through an egress tool; pseudonyms the client sends back are restored only
- * for the server they came from.
+ * stop it leaving through an egress tool; a pseudonym is restored only on its way back to
+ * where its value came from (the server, or the client).
  */
 import { randomBytes } from 'node:crypto';
 import { compileGlobs, type GlobList } from '../access/globs.ts';
@@ -49,7 +49,7 @@ export interface FlowStageOptions {
 export function flowStage(options: FlowStageOptions): Stage & { readonly policy: FlowPolicy; stateOf(session: SecurityContext): FlowState } {
   const config = options.config;
   const policy = new FlowPolicy(config);
-  const classifier: Classifier = compileClassificationRules(config.classificationRules);
+  const classifier: Classifier = compileClassificationRules(config.classificationRules.filter((r) => !config.disabledDetectors.includes(r.id)));
   const enabled = new Set([...DETECTOR_IDS].filter((id) => !config.disabledDetectors.includes(id)));
   const hashKey = config.hashKey ? Buffer.from(config.hashKey, 'utf8') : randomBytes(32);
   const egress = new Map<string, GlobList | undefined>(config.egress.map((e) => [e.server, e.tools ? compileGlobs(e.tools) : undefined]));
@@ -89,10 +89,11 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
       for (const f of findings) out.push({ finding: f, parts: [{ leaf, start: f.start, end: f.end }], value: leaf.text.slice(f.start, f.end) });
     }
     // A secret split across two items of one content array: look across each seam.
-    for (let i = 1; i < leaves.length; i++) {
-      const a = leaves[i - 1]!;
-      const b = leaves[i]!;
-      if (a.group === undefined || a.group !== b.group) continue;
+    const texts = leaves.filter((l) => l.group !== undefined);
+    for (let i = 1; i < texts.length; i++) {
+      const a = texts[i - 1]!;
+      const b = texts[i]!;
+      if (a.group !== b.group) continue;
       const tail = a.text.slice(-SEAM);
       const joined = tail + b.text.slice(0, SEAM);
       for (const f of scanLeaf(joined, fromClient)) {
@@ -205,28 +206,31 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
       }
       if (clear !== undefined) state.taint = state.taint === undefined ? clear : maxLevel(state.taint, clear);
 
-      // Pseudonyms going back to the server they came from are restored.
+      // Values come from the server or the client; pseudonyms going back to where their value
+      // came from are restored (the ones made just now never are: they go the other way).
+      const origin = fromClient ? undefined : context.server;
+      const destination = fromClient ? context.server : undefined;
       const edits = new Map<Leaf, string>();
-      const transformContext = { hashKey, vault: state.vault, server: context.server };
-      for (const [leaf, list] of spans) edits.set(leaf, transformText(leaf.text, list, transformContext));
+      const transformContext = { hashKey, vault: state.vault, origin };
       let restored = 0;
       let kept = 0;
-      if (fromClient) {
-        for (const leaf of leaves) {
-          const text = edits.get(leaf) ?? leaf.text;
-          if (!state.vault.mayHold(text)) continue;
-          const r = state.vault.restore(text, context.server);
+      for (const leaf of leaves) {
+        const list = spans.get(leaf);
+        let text = list ? transformText(leaf.text, list, transformContext) : leaf.text;
+        if (state.vault.mayHold(text)) {
+          const r = state.vault.restore(text, destination);
           restored += r.restored;
           kept += r.kept;
-          if (r.restored > 0) edits.set(leaf, r.text);
+          text = r.text;
         }
+        if (text !== leaf.text) edits.set(leaf, text);
       }
 
       const transformations = [...applied];
       if (edits.size > 0) {
         const reason = transformations.length > 0
           ? `${classification} data ${where} was transformed (${transformations.join(', ')})`
-          : `${restored} pseudonym(s) restored for ${context.server}`;
+          : `${restored} pseudonym(s) restored for ${destination ?? 'the client'}`;
         return {
           effect: 'mutate',
           message: withTexts(message, edits),

@@ -57,6 +57,8 @@ const KEYWORD =
   /[Pp]assw|PASSW|[Pp]wd|PWD|[Ss]ecret|SECRET|[Tt]oken|TOKEN|[Pp]i[_-]?[Kk]ey|PI_?KEY|pikey|[Ss]s[_-]?[Kk]ey|SS_?KEY|[Tt]h[_-]?[Kk]ey|TH_?KEY|[Tt]e[_-]?[Kk]ey|TE_?KEY|[Rr]edential|REDENTIAL/g;
 /** Runs long enough to hold an encoded secret. */
 const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
+/** A text that is one base64 block, give or take surrounding white space. */
+const WHOLE_BLOCK = /^\s*[A-Za-z0-9+/_-]+={0,2}\s*$/;
 /** Where a text says what follows is base64 (`data:…;base64,`, `base64: …`). */
 const BASE64_MARK = /base64[,:] ?/g;
 /** The default of `ScanOptions.fullBase64Search`. */
@@ -113,11 +115,12 @@ function pass(anchor: RegExp, text: string, at: (index: number, match: string) =
 }
 
 /** Findings from hits: overlapping generic matches yield to specific ones; sorted by position. */
-function settle(hits: Hit[], encoded: Finding[], only: ReadonlySet<string> | undefined): Finding[] {
+function settle(all: Hit[], encoded: Finding[], only: ReadonlySet<string> | undefined): Finding[] {
+  // Only the detectors asked for: a generic match yields to a specific one that runs.
+  const hits = only ? all.filter((h) => only.has(h.id)) : all;
   const specific = hits.filter((h) => h.id !== GENERIC && BY_ID.get(h.id)!.kind === 'secret');
   const findings: Finding[] = [];
   for (const hit of hits) {
-    if (only && !only.has(hit.id)) continue;
     if (hit.id === GENERIC && specific.some((s) => s.start < hit.end && hit.start < s.end)) continue;
     const d = BY_ID.get(hit.id)!;
     findings.push({ detector: hit.id, start: hit.start, end: hit.end, level: hit.level ?? d.level, confidence: d.confidence });
@@ -139,7 +142,8 @@ function percentAt(text: string, at: number, options: ScanOptions, depth: number
   while (end < text.length && end - start < MAX_BLOCK && PERCENT_RUN_CHAR.test(text.charAt(end))) end++;
   const run = text.slice(start, end);
   const escapes = run.match(/%[0-9A-Fa-f]{2}/g)?.length ?? 0;
-  if (escapes < 3 || budget.decoded + run.length > MAX_DECODED_TOTAL) return end;
+  // Not decoded: the search goes on inside the run (`?name=q3%20report&key=AKIA…`).
+  if (escapes < 3 || budget.decoded + run.length > MAX_DECODED_TOTAL) return at + 3;
   budget.decoded += run.length;
   const decoded = percentDecode(run);
   report(decoded, 'percent', start, end, options, depth, budget, out);
@@ -173,8 +177,17 @@ function base64Blocks(text: string, options: ScanOptions, depth: number, budget:
     return end;
   };
   if (text.length <= (options.fullBase64Search ?? FULL_BASE64_SEARCH)) return pass(BASE64_RUN, text, block);
-  const whole = /^\s*([A-Za-z0-9+/_-]{20,}={0,2})\s*$/.exec(text.slice(0, MAX_BLOCK + 8));
-  if (whole && text.length <= MAX_BLOCK + 8) block(text.indexOf(whole[1]!), whole[1]!);
+  // A text that is one block (a resource blob): decoded up to the budget.
+  const head = /^\s*[A-Za-z0-9+/_-]{64}/.exec(text);
+  if (head && base64Text(head[0].trim()) !== undefined && WHOLE_BLOCK.test(text)) {
+    const start = text.length - text.trimStart().length;
+    const slice = text.slice(start, start + MAX_DECODED_TOTAL - budget.decoded).replace(/\s+$/, '');
+    const decoded = base64Text(slice.slice(0, slice.length - (slice.length % 4)));
+    if (decoded !== undefined) {
+      budget.decoded += slice.length;
+      report(decoded, 'base64', start, text.trimEnd().length, options, depth, budget, out);
+    }
+  }
   pass(BASE64_MARK, text, (at, mark) => {
     const run = /[A-Za-z0-9+/_-]{20,}={0,2}/y;
     run.lastIndex = at + mark.length;

@@ -1,8 +1,8 @@
 /**
  * The named transformations of flow rules (seed 001 §3.1.2): `redact` masks in place, `hash`
  * replaces with a keyed hash (stable, so equal values stay joinable), `tokenize` replaces with
- * a pseudonym the gateway keeps per session and restores only on the way back to the server
- * the value came from, `drop` withholds the whole text.
+ * a pseudonym the gateway keeps per session and restores only on the way back to where the
+ * value came from (its server, or the client), `drop` withholds the whole text.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { LevelName } from './levels.ts';
@@ -30,6 +30,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 interface Vaulted {
   readonly value: string;
   readonly detector: string;
+  /** Where the value came from: a server's name, or undefined for the client. */
   readonly server: string | undefined;
 }
 
@@ -74,14 +75,17 @@ export class TokenVault {
     return token;
   }
 
-  /** Tokens in `text` replaced by their values where `server` is the one the value came from. */
-  restore(text: string, server: string | undefined): { text: string; restored: number; kept: number } {
+  /**
+   * Tokens in `text` replaced by their values where the text goes back to where the value came
+   * from: `to` is the server a message goes to, or undefined for the client.
+   */
+  restore(text: string, to: string | undefined): { text: string; restored: number; kept: number } {
     let restored = 0;
     let kept = 0;
     const out = text.replace(TOKEN, (token) => {
       const entry = this.#byToken.get(token);
       if (entry === undefined) return token;
-      if (entry.server !== server) {
+      if (entry.server !== to) {
         kept++;
         return token;
       }
@@ -99,7 +103,8 @@ export class TokenVault {
 export interface TransformContext {
   readonly hashKey: Buffer;
   readonly vault: TokenVault;
-  readonly server: string | undefined;
+  /** Where the values come from: a server's name, or undefined for the client. */
+  readonly origin: string | undefined;
 }
 
 /**
@@ -133,7 +138,7 @@ function replacement(value: string, span: Span, context: TransformContext): stri
     case 'hash':
       return `[HASH:${span.detector}:${keyedHash(context.hashKey, value)}]`;
     case 'tokenize':
-      return context.vault.tokenize(value, span.detector, context.server);
+      return context.vault.tokenize(value, span.detector, context.origin);
     default:
       return `[REDACTED:${span.detector}]`;
   }
