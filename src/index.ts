@@ -18,6 +18,13 @@ export { decision, type Decision, type Effect, type Layer } from './pipeline/dec
 export { SecurityContext, type SecurityEvent, type ThreatLevel, type ClientIdentity } from './pipeline/security-context.ts';
 export { requestFilter, type RequestFilterOptions } from './access/request-filter.ts';
 export type { DecisionRecord, DecisionRecorder } from './audit/decision-log.ts';
+export type { FlowConfig, FlowRuleConfig, ClassificationRuleConfig } from './config/config.ts';
+export { scanText, type Finding, type ScanOptions } from './flow/scan.ts';
+export { DETECTORS, type DetectorInfo } from './flow/detectors.ts';
+export { registerSemanticClassifier, type SemanticClassifier } from './flow/classify.ts';
+export { flowStage, type FlowStageOptions } from './flow/flow-stage.ts';
+export { LEVELS, type LevelName } from './flow/levels.ts';
+export { ANNOTATION_KEY, AnnotationSigner, AnnotationVerifier, canonicalJson, type SecurityAnnotation } from './flow/annotation.ts';
 export { frameOf, type Frame } from './protocol/frame.ts';
 export { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcNotification, type JsonRpcResponse, type MessageKind } from './protocol/jsonrpc.ts';
 export { MODERN_VERSION, LEGACY_VERSIONS, type Era } from './protocol/revisions.ts';

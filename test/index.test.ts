@@ -30,6 +30,10 @@ describe('exports', () => {
     expect(pipeline.stages).toEqual([stage]);
     expect(guardrail.decision('deny', 's', 'request-control', 's.r', 'why')).toEqual({ effect: 'deny', stage: 's', layer: 'request-control', rule: 's.r', reason: 'why' });
     expect(guardrail.ErrorCode.PolicyDenied).toBe(-32010);
+    const key = `AKIA${'QWERTYUIOPASDFGH'.split('').reverse().join('')}`;
+    expect(guardrail.scanText(`id=${key}`).map((f) => f.detector)).toEqual(['aws-access-key-id']);
+    expect(guardrail.DETECTORS.length).toBe(24);
+    expect(guardrail.canonicalJson({ b: 1, a: [true, null] })).toBe('{"a":[true,null],"b":1}');
   });
 });
 

@@ -32,6 +32,11 @@ export interface FlowState {
 }
 
 const MAX_TAINTED_VALUES = 10_000;
+/**
+ * What a server answers or sends with content for the model taints; listings and handshakes
+ * do not (an address in a tool's description would otherwise taint every session).
+ */
+const TAINTING = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete', 'notifications/message', 'sampling/createMessage', 'elicitation/create', 'tasks/result']);
 /** How far either side of a boundary a split secret is looked for. */
 const SEAM = 256;
 
@@ -189,7 +194,7 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
         const level = levelOf(l.finding);
         const v = verdicts.get(`${level}|${l.finding.detector}`)!;
         if (v.action !== 'transform') {
-          if (!fromClient && LEVELS[level] >= taintAt) {
+          if (!fromClient && LEVELS[level] >= taintAt && TAINTING.has(context.method)) {
             clear = clear === undefined ? level : maxLevel(clear, level);
             if (state.tainted.size < MAX_TAINTED_VALUES) state.tainted.add(fingerprint(l.value));
           }
