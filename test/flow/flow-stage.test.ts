@@ -461,6 +461,16 @@ describe('taint', () => {
     }
   });
 
+  it('a listing or the handshake does not taint the session; the same data in a tool result does', () => {
+    const h = setup();
+    const listing = { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'contact', description: `Mails ${email}`, inputSchema: { type: 'object' } }] } };
+    expect(h.toClient(listing, { method: 'tools/list' }).decisions.length).toBe(1);
+    h.toClient({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' }, instructions: `Write to ${email}` } }, { method: 'initialize' });
+    expect(h.taint()).toBeUndefined();
+    h.toClient(toolResult([text(`owner ${email}`)]));
+    expect(h.taint()).toBe('SENSITIVE');
+  });
+
   it('data below the taint level does not taint; taint_level lowers the bar', () => {
     const standard = setup();
     standard.toClient(toolResult([text(`host ${ip}`)]));
