@@ -72,14 +72,24 @@ export function entropy(value: string): number {
 }
 
 const FILLER = /^(.)\1+$|^(?:x+|X+|\*+|\.+|#+|0+|-+|_+)$/;
-const PLACEHOLDER_WORDS = /(?:example|sample|dummy|placeholder|your[_-]?|changeme|change[_-]me|redacted|replace[_-]?me|insert[_-]|xxxx|\*\*\*|test[_-]?(?:key|token|secret)|fake|not[_-]?a[_-]?real|<[^>]*>|\$\{|\{\{|%\(|%s\b)/i;
+/** Any case, letter by letter: `[yY][oO][uU][rR]`. */
+const anyCase = (word: string) => [...word].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('');
+/**
+ * Words that say "this is not a real value", as words: at the start or after a separator, and
+ * at the end, before a separator or before a capital (`yourKeyHere`). Inside a random body
+ * (`…vglmxfakeSLb…`) they are chance, not meaning.
+ */
+const PLACEHOLDER_WORDS = new RegExp(
+  `(?:^|[_./: -])(?:${['example', 'sample', 'dummy', 'placeholder', 'your', 'changeme', 'change_me', 'change-me', 'redacted', 'replaceme', 'replace_me', 'insert', 'fake', 'test_key', 'test_token', 'test_secret', 'testkey', 'testtoken', 'notareal', 'not_a_real', 'not-a-real'].map(anyCase).join('|')})(?=$|[_./: A-Z0-9-])`,
+);
+const PLACEHOLDER_MARKS = /x{6}|X{6}|\*\*\*|<[^>]*>|\$\{|\{\{|%\(|%s\b/;
 
 /**
  * A value that only stands in for a secret: a filler (`xxxx`, `****`), a template variable
  * (`${X}`, `{{x}}`, `<your-token>`), a documented example (`…EXAMPLE`) or a word that says so.
  */
 export function isPlaceholder(value: string): boolean {
-  return FILLER.test(value) || PLACEHOLDER_WORDS.test(value) || /EXAMPLE/.test(value);
+  return FILLER.test(value) || PLACEHOLDER_WORDS.test(value) || PLACEHOLDER_MARKS.test(value) || /EXAMPLE/.test(value);
 }
 
 /** Too few different characters to be random (`AKIAAAAAAAAAAAAAAAAA`, `abababab…`). */

@@ -75,7 +75,12 @@ interface TokenRule {
 }
 
 const TOKEN_TAIL = /[A-Za-z0-9_-]/;
-const randomEnough = (body: string, distinct: number) => !isPlaceholder(body) && !lowVariety(body, distinct);
+/**
+ * A token body that looks random: varied characters, and no placeholder word unless the body
+ * is long and dense enough that the word is chance (a 60-character random body holds "your"
+ * now and then).
+ */
+const randomEnough = (body: string, distinct: number) => !lowVariety(body, distinct) && !(isPlaceholder(body) && (body.length < 24 || entropy(body) < 4));
 
 const TOKEN_RULES: readonly TokenRule[] = [
   { id: 'aws-access-key-id', re: /(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}/y, valid: (t) => randomEnough(t.slice(4), 6) },
@@ -287,7 +292,8 @@ function cardIssuer(d: string): boolean {
   return false;
 }
 
-const CARD = /^\d{13,19}$|^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}([ -])\d{4}\3\d{4}\3\d{4}\3\d{1,3})$/;
+/** Contiguous, or in the groupings issuers print: 4-4-4-4 (and -1 to -3 more), 4-6-5, 4-6-4. */
+const CARD = /^\d{13,19}$|^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})$/;
 const SSN = /^(\d{3})([- ])(\d{2})\2(\d{4})$/;
 const NANP = /^(?:\+?1[ .-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([.-]))([2-9]\d\d)[.-](\d{4})$/;
 const INTERNATIONAL = /^\+(\d{1,3})(?:[ .-]?\(?\d{1,5}\)?){2,7}$/;

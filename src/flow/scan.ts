@@ -122,6 +122,8 @@ function settle(all: Hit[], encoded: Finding[], only: ReadonlySet<string> | unde
   const findings: Finding[] = [];
   for (const hit of hits) {
     if (hit.id === GENERIC && specific.some((s) => s.start < hit.end && hit.start < s.end)) continue;
+    // Digits inside a secret (a webhook's id that happens to pass Luhn) are the secret's.
+    if (BY_ID.get(hit.id)!.kind !== 'secret' && specific.some((s) => s.start <= hit.start && hit.end <= s.end)) continue;
     const d = BY_ID.get(hit.id)!;
     findings.push({ detector: hit.id, start: hit.start, end: hit.end, level: hit.level ?? d.level, confidence: d.confidence });
   }
@@ -207,12 +209,26 @@ function base64Text(run: string): string | undefined {
   return printable(bytes) ? bytes.toString('utf8') : undefined;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Text: valid UTF-8 (random bytes almost never are) with few control characters. */
 function printable(bytes: Buffer): boolean {
   if (bytes.length === 0) return false;
   let bad = 0;
-  for (const b of bytes) if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) bad++;
-  // UTF-8 multibyte sequences are ≥ 0x80 and fine; control characters are not.
-  return bad / bytes.length < 0.05;
+  let high = false;
+  for (const b of bytes) {
+    if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) bad++;
+    else if (b >= 0x80) high = true;
+  }
+  if (bad / bytes.length >= 0.05) return false;
+  if (!high) return true;
+  try {
+    // A block cut mid-character at its end is still text: allow an incomplete last sequence.
+    UTF8.decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function report(decoded: string, encoding: 'base64' | 'percent', start: number, end: number, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[]): void {

@@ -85,7 +85,7 @@ describe('flow detectors: properties', () => {
         const at = text.indexOf(token);
         expect(findings.some((f) => f.detector === id && f.start < at + token.length && f.end > at), `${text}\nno ${id} span covers the token`).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 
@@ -95,7 +95,7 @@ describe('flow detectors: properties', () => {
         const text = `${before}\n${generate('private-key', [kind], mulberry32(s))}\n${after}`;
         expect([...new Set(scanText(text).map((f) => f.detector))], text).toEqual(['private-key']);
       }),
-      { numRuns: 100 },
+      { numRuns: Number(process.env.FC_RUNS ?? 100) },
     );
   });
 
@@ -106,7 +106,7 @@ describe('flow detectors: properties', () => {
         const text = CONTEXTS[ctx]!(before, generate(name, args, mulberry32(s)), after);
         expect(scanText(text), text).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 
@@ -117,7 +117,7 @@ describe('flow detectors: properties', () => {
         const secrets = scanText(text).filter((f) => (SECRET_DETECTORS as readonly string[]).includes(f.detector));
         expect(secrets, text).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 });
