@@ -158,8 +158,12 @@ describe('architecture: import rules of src/', () => {
     const loaded = reach('cli/commands/run.ts');
     expect(loaded.has('proxy/gateway.ts')).toBe(true);
     expect(loaded.has('cli/commands/run-config.ts')).toBe(false);
-    expect([...loaded].filter((f) => f === 'config/load.ts' || f === 'config/schema.ts' || f === 'config/json-schema.ts')).toEqual([]);
-    // …while the loader process does (so the check above is about something real).
+    expect([...loaded].filter((f) => f === 'config/load.ts' || f === 'config/schema.ts' || f === 'config/json-schema.ts' || f === 'config/flow-config.ts')).toEqual([]);
+    expect(loaded.has('flow/flow-stage.ts')).toBe(true);
+    // …while the loader process does (so the check above is about something real); the
+    // regular-expression checker (redos-detector) comes in only with flow-config.ts.
     expect(reach('cli/config-process.ts').has('config/schema.ts')).toBe(true);
+    expect(reach('cli/config-process.ts').has('config/flow-config.ts')).toBe(true);
+    expect(readFileSync(join(SRC, 'config/flow-config.ts'), 'utf8')).toContain("from 'redos-detector'");
   });
 });
