@@ -297,6 +297,7 @@ const CARD = /^\d{13,19}$|^(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}
 const SSN = /^(\d{3})([- ])(\d{2})\2(\d{4})$/;
 const NANP = /^(?:\+?1[ .-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([.-]))([2-9]\d\d)[.-](\d{4})$/;
 const INTERNATIONAL = /^\+(\d{1,3})(?:[ .-]?\(?\d{1,5}\)?){2,7}$/;
+const VERSION_BEFORE = /(?:\bv|\bversion:?\s?)$/i;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** Characters that can be part of a formatted number. */
@@ -324,30 +325,29 @@ export function numberAt(text: string, at: number, out: Hit[]): number {
   if (isAlnum(before) || isAlnum(after) || before === 46 || (after === 46 && isDigit(text.charCodeAt(end + 1))) || before === 95 || after === 95) {
     return end;
   }
-  // `v1.2.3.4`, `version 10.0.0.1`: a four-part version number, not an address.
-  if (/(?:\bv|\bversion:?\s?)$/i.test(text.slice(Math.max(0, start - 9), start)) && IPV4.test(text.slice(start, end))) return end;
   judgeNumber(text, start, end, out);
   return end;
 }
 
 function judgeNumber(text: string, start: number, end: number, out: Hit[]): void {
   const run = text.slice(start, end);
-  if (matchNumber(run, start, out)) return;
+  if (matchNumber(text, run, start, out)) return;
   // A run such as "call 555-123-4567 or 555-765-4321" holds several numbers separated by spaces.
   if (run.includes(' ')) {
     let offset = 0;
     for (const part of run.split(/ {2,}| (?=[+(])|(?<=\d) (?=\d{3}[.-]\d)/)) {
       const partStart = run.indexOf(part, offset);
       offset = partStart + part.length;
-      if (part.length >= 7 && /^[+(\d]/.test(part) && /\d$/.test(part)) matchNumber(part, start + partStart, out);
+      if (part.length >= 7 && /^[+(\d]/.test(part) && /\d$/.test(part)) matchNumber(text, part, start + partStart, out);
     }
   }
 }
 
-function matchNumber(run: string, start: number, out: Hit[]): boolean {
+function matchNumber(text: string, run: string, start: number, out: Hit[]): boolean {
   const end = start + run.length;
   if (IPV4.test(run)) {
-    out.push({ id: 'ip-address', start, end });
+    // `v1.2.3.4`, `version 10.0.0.1`: a four-part version number, not an address.
+    if (!VERSION_BEFORE.test(text.slice(Math.max(0, start - 9), start))) out.push({ id: 'ip-address', start, end });
     return true;
   }
   if (CARD.test(run)) {
@@ -447,8 +447,9 @@ function ipv6(s: string): boolean {
 
 const SECRET_KEY_END = /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|secret[_-]?key|credentials?)$/i;
 const AWS_SECRET_KEY = /aws.{0,4}secret|secret.?access.?key/i;
-const AWS_WORDS = /aws[ _-]secret(?:[ _-]access)?[ _-]key/iy;
+const AWS_WORDS = /aws[ _-]secret(?:[ _-]access)?[ _-]key$/i;
 const KEY_CHAR = /[A-Za-z0-9_.-]/;
+const isKeyTail = (c: number) => isAlnum(c) || c === 95 || c === 45;
 /** After the key: optional closing quote, `=`, `:`, `:=` or `=>`, optional opening quote. */
 const ASSIGNMENT = /["']?\s{0,4}(?::=|=>|[:=])\s{0,4}(["'`]?)/y;
 const REFERENCE = /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|config\.|settings\.|vault:|secret:|ref\(|\$\{|\$\(|\$[A-Z_]|tok_[a-z2-7]{16}$)/i;
@@ -460,19 +461,16 @@ const LITERAL_WORDS = /^(?:null|none|nil|undefined|true|false|yes|no|on|off|requ
  * word, reports the value.
  */
 export function assignmentAt(text: string, at: number, out: Hit[]): number {
+  let keyEnd = at;
+  while (keyEnd < text.length && keyEnd - at < 48 && isKeyTail(text.charCodeAt(keyEnd))) keyEnd++;
+  // Most key words in text are not keys being assigned: look for the assignment first.
+  if (!/^["']?\s{0,4}(?::|=)/.test(text.slice(keyEnd, keyEnd + 6))) return keyEnd;
   let keyStart = at;
   while (keyStart > 0 && at - keyStart < 48 && KEY_CHAR.test(text.charAt(keyStart - 1))) keyStart--;
-  let keyEnd = at;
-  while (keyEnd < text.length && keyEnd - at < 48 && /[A-Za-z0-9_-]/.test(text.charAt(keyEnd))) keyEnd++;
-  // (A key is never longer than 48 characters either side of its key word.)
   let key = text.slice(keyStart, keyEnd);
   // "AWS Secret Key = …", "aws secret access key: …": the name written as words.
-  AWS_WORDS.lastIndex = Math.max(0, keyStart - 4);
-  const words = AWS_WORDS.exec(text);
-  if (words && words.index + words[0].length >= keyEnd) {
-    key = words[0];
-    keyEnd = words.index + words[0].length;
-  }
+  const words = AWS_WORDS.exec(text.slice(Math.max(0, keyStart - 24), keyEnd));
+  if (words) key = words[0];
   if (!SECRET_KEY_END.test(key) && !words) return keyEnd;
   ASSIGNMENT.lastIndex = keyEnd;
   const a = ASSIGNMENT.exec(text);
