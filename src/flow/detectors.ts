@@ -130,7 +130,8 @@ export function tokenAt(text: string, at: number, out: Hit[]): number {
 
 // --- JSON Web Tokens and PEM private keys ---------------------------------------------------
 
-const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/y;
+/** Segments are bounded: inside a long base64 blob, every `eyJ` would otherwise walk the rest of it. */
+const JWT = /eyJ[A-Za-z0-9_-]{4,4096}\.[A-Za-z0-9_-]{4,16384}\.[A-Za-z0-9_-]{0,4096}/y;
 
 function jsonObject(segment: string): Record<string, unknown> | undefined {
   try {
@@ -159,16 +160,32 @@ export function jwtAt(text: string, at: number, out: Hit[]): number {
 
 const PEM_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/y;
 
-export function privateKeyAt(text: string, at: number, out: Hit[]): number {
+/** Where one scan has already looked for an END line and not found it (per marker). */
+export type PemMemo = Map<string, number>;
+
+export function privateKeyAt(text: string, at: number, out: Hit[], memo: PemMemo = new Map()): number {
   PEM_BEGIN.lastIndex = at;
   const m = PEM_BEGIN.exec(text);
   if (!m) return at + 1;
   const endMarker = `-----END ${m[1]}PRIVATE KEY${m[2] ?? ''}-----`;
   const bodyStart = at + m[0].length;
-  // Keys are a few KiB; a marker further away than this is not this block's end.
-  const close = text.indexOf(endMarker, bodyStart);
-  if (close === -1 || close - bodyStart > 65_536) return bodyStart;
+  // Keys are a few KiB; a marker further away than this is not this block's end. Each search
+  // starts where the last one for this marker stopped, so many headers without an end (or a
+  // text of nothing but headers) cost one pass, not one pass per header.
+  const limit = bodyStart + 65_536 + endMarker.length;
+  const from = Math.max(bodyStart, (memo.get(endMarker) ?? 0) - endMarker.length + 1);
+  const found = from >= limit ? -1 : text.slice(from, limit).indexOf(endMarker);
+  if (found === -1) {
+    memo.set(endMarker, Math.min(limit, text.length));
+    return bodyStart;
+  }
+  return privateKeyBody(text, at, bodyStart, from + found, endMarker, out);
+}
+
+function privateKeyBody(text: string, at: number, bodyStart: number, close: number, endMarker: string, out: Hit[]): number {
   const body = text.slice(bodyStart, close);
+  // Another block begins before this one ends: this header has no body of its own.
+  if (body.includes('-----BEGIN')) return bodyStart;
   // The body may carry headers (Proc-Type: …) and escaped newlines from JSON or code (\n).
   const base64 = body.replace(/\\[nr]|[A-Za-z-]+:[^\n]*\n|\s/g, '');
   if (base64.length < 64 || !/^[A-Za-z0-9+/=]+$/.test(base64)) return bodyStart;

@@ -17,6 +17,7 @@ import {
   urlAt,
   type DetectorInfo,
   type Hit,
+  type PemMemo,
 } from './detectors.ts';
 import type { LevelName } from './levels.ts';
 
@@ -79,16 +80,22 @@ const MAX_DEPTH = 2;
 
 const GENERIC = 'generic-secret';
 
+/** What one scan has decoded so far, shared by the nested scans of decoded blocks. */
+interface Budget {
+  decoded: number;
+}
+
 /** Every finding in `text`, in order of position. */
 export function scanText(text: string, options: ScanOptions = {}): Finding[] {
   const budget = { decoded: 0 };
   return scan(text, options, 0, budget);
 }
 
-function scan(text: string, options: ScanOptions, depth: number, budget: { decoded: number }): Finding[] {
+function scan(text: string, options: ScanOptions, depth: number, budget: Budget): Finding[] {
   const hits: Hit[] = [];
   const encoded: Finding[] = [];
   const decode = options.decode !== false && depth < MAX_DEPTH;
+  const pem: PemMemo = new Map();
   pass(ANCHOR, text, (at, match) => {
     switch (match.charCodeAt(0)) {
       case 121: // y of eyJ
@@ -98,7 +105,7 @@ function scan(text: string, options: ScanOptions, depth: number, budget: { decod
       case 112: // p of npm_
         return tokenAt(text, at - 1, hits);
       case 45: // - of -----BEGIN, or of xoxb-<digits>
-        if (match.charCodeAt(1) === 45) return privateKeyAt(text, at, hits);
+        if (match.charCodeAt(1) === 45) return privateKeyAt(text, at, hits, pem);
         return /xox[abpre]/.test(text.slice(at - 4, at)) ? tokenAt(text, at - 4, hits) : at + 1;
       case 64: // @
         return emailAt(text, at, hits);
@@ -131,12 +138,12 @@ function pass(anchor: RegExp, text: string, at: (index: number, match: string) =
 function settle(all: Hit[], encoded: Finding[], only: ReadonlySet<string> | undefined): Finding[] {
   // Only the detectors asked for: a generic match yields to a specific one that runs.
   const hits = only ? all.filter((h) => only.has(h.id)) : all;
-  const specific = hits.filter((h) => h.id !== GENERIC && BY_ID.get(h.id)!.kind === 'secret');
+  const specific = covering(hits.filter((h) => h.id !== GENERIC && BY_ID.get(h.id)!.kind === 'secret'));
   const findings: Finding[] = [];
   for (const hit of hits) {
-    if (hit.id === GENERIC && specific.some((s) => s.start < hit.end && hit.start < s.end)) continue;
+    if (hit.id === GENERIC && specific.overlaps(hit.start, hit.end)) continue;
     // Digits inside a secret (a webhook's id that happens to pass Luhn) are the secret's.
-    if (BY_ID.get(hit.id)!.kind !== 'secret' && specific.some((s) => s.start <= hit.start && hit.end <= s.end)) continue;
+    if (BY_ID.get(hit.id)!.kind !== 'secret' && specific.contains(hit.start, hit.end)) continue;
     const d = BY_ID.get(hit.id)!;
     findings.push({ detector: hit.id, start: hit.start, end: hit.end, level: hit.level ?? d.level, confidence: d.confidence });
   }
@@ -145,12 +152,46 @@ function settle(all: Hit[], encoded: Finding[], only: ReadonlySet<string> | unde
   return findings.filter((f, i) => i === 0 || f.start !== findings[i - 1]!.start || f.end !== findings[i - 1]!.end || f.detector !== findings[i - 1]!.detector);
 }
 
+/**
+ * Spans sorted by start with the furthest end so far, so that "does any span overlap (or
+ * contain) this one" is a binary search: a text with many thousands of findings stays linear
+ * enough.
+ */
+function covering(spans: readonly Hit[]): { overlaps(start: number, end: number): boolean; contains(start: number, end: number): boolean } {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const reach: number[] = [];
+  for (const s of sorted) reach.push(Math.max(s.end, reach.at(-1) ?? 0));
+  /** How many spans start before `limit` (or at it, with `inclusive`). */
+  const before = (limit: number, inclusive: boolean): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]!.start < limit || (inclusive && sorted[mid]!.start === limit)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return {
+    overlaps: (start, end) => {
+      const n = before(end, false);
+      return n > 0 && reach[n - 1]! > start;
+    },
+    contains: (start, end) => {
+      const n = before(start, true);
+      return n > 0 && reach[n - 1]! >= end;
+    },
+  };
+}
+
 // --- encoded content ----------------------------------------------------------------------
 
 const PERCENT_RUN_CHAR = /[A-Za-z0-9%._~!$&'()*+,;=:@/?#[\]-]/;
 
 /** At `%XX`: the surrounding URL-ish run, decoded and scanned when it has three escapes or more. */
-function percentAt(text: string, at: number, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[]): number {
+function percentAt(text: string, at: number, options: ScanOptions, depth: number, budget: Budget, out: Finding[]): number {
+  // Once the budget is spent, no run is looked at again (each would be walked per escape).
+  if (budget.decoded >= MAX_DECODED_TOTAL) return at + 3;
   let start = at;
   while (start > 0 && at - start < MAX_BLOCK && PERCENT_RUN_CHAR.test(text.charAt(start - 1))) start--;
   let end = at;
@@ -179,7 +220,7 @@ function percentDecode(run: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-function base64Blocks(text: string, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[], hits: readonly Hit[]): void {
+function base64Blocks(text: string, options: ScanOptions, depth: number, budget: Budget, out: Finding[], hits: readonly Hit[]): void {
   const block = (at: number, run: string): number => {
     const end = at + run.length;
     // A run that is itself a finding (a token) is not decoded again.
@@ -244,7 +285,7 @@ function printable(bytes: Buffer): boolean {
   }
 }
 
-function report(decoded: string, encoding: 'base64' | 'percent', start: number, end: number, options: ScanOptions, depth: number, budget: { decoded: number }, out: Finding[]): void {
+function report(decoded: string, encoding: 'base64' | 'percent', start: number, end: number, options: ScanOptions, depth: number, budget: Budget, out: Finding[]): void {
   for (const inner of scan(decoded, options, depth + 1, budget)) {
     out.push({ detector: inner.detector, start, end, level: inner.level, confidence: inner.confidence, encoding });
   }

@@ -212,3 +212,31 @@ describe('texts larger than FULL_BASE64_SEARCH', () => {
     expect(scanText(text)).toEqual([expect.objectContaining({ detector: 'aws-access-key-id', encoding: 'base64' })]);
   });
 });
+
+describe('texts built to be slow', () => {
+  // Each of these once cost a pass over the rest of the text per anchor; they assert what is
+  // found, and stay in the suite's time budget only while the scanner stays linear.
+  it('finds a private key after many PEM headers without an end line, and none in the headers', () => {
+    const body = randomBytes(600).toString('base64').replace(/(.{64})/g, '$1\n');
+    const headers = '-----BEGIN RSA PRIVATE KEY-----\n'.repeat(20_000);
+    const key = `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`;
+    expect(scanText(headers)).toEqual([]);
+    const found = scanText(`${headers}${key}\n`);
+    expect(ids(found)).toEqual(['private-key']);
+    expect(found[0]!.start).toBe(headers.length);
+  });
+
+  it('reports many secrets and lets each hide the digits inside it, with many findings in one text', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => fake('aws-access-key-id', `many-${i}`));
+    const text = keys.map((k, i) => `id ${i}: ${k} mail user${i}@corp-mail.io`).join('\n');
+    const found = scanText(text);
+    expect(found.filter((f) => f.detector === 'aws-access-key-id')).toHaveLength(3000);
+    expect(found.filter((f) => f.detector === 'email')).toHaveLength(3000);
+  });
+
+  it('walks a long run of percent escapes once the decode budget is spent', () => {
+    const run = `${'%41'.repeat(20_000)}/`.repeat(60);
+    const key = fake('aws-access-key-id', 'after-escapes');
+    expect(ids(scanText(`${run} ${key}`))).toEqual(['aws-access-key-id']);
+  });
+});
