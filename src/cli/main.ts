@@ -15,6 +15,12 @@ Usage:
                 [--profile NAME] [--log-level LEVEL] [-- COMMAND ARGS...]
   guardrail validate --config FILE
   guardrail schema
+  guardrail audit verify --store DIR [--seals FILE] [--public-key FILE] [--json]
+  guardrail audit verify --export FILE --public-key FILE [--seals FILE]
+  guardrail audit export --store DIR [--out FILE]
+  guardrail audit query --store DIR [--since T] [--until T] [--session ID] [--server NAME]
+                        [--tool NAME] [--decision allow|deny|transform] [--limit N] [--format json|table]
+  guardrail audit tail --store DIR [-n N] [--follow] [--format json|table]
   guardrail --help | --version
 
 Commands:
@@ -24,6 +30,11 @@ Commands:
              legacy SSE transport) under the default policy, listening on stdio.
   validate   Check a config file and print every error and warning; exit 2 if it has errors.
   schema     Print the JSON Schema of guardrail.yaml.
+  audit      The tamper-evident audit store: verify checks every record and seal and names
+             the first record edited, deleted, inserted or reordered and a truncated tail
+             (exit 1 on any break); export writes JSON lines with the chain fields (they verify
+             away from the gateway); query filters records; tail shows the last ones (--follow).
+             Times are ISO 8601 or "30m", "2h", "1d" ago.
 
 Examples:
   guardrail run --config examples/quickstart.yaml
@@ -73,7 +84,79 @@ const COMMANDS: Record<string, Command> = {
     const { printSchema } = await import('./commands/schema.ts');
     return printSchema();
   },
+  async audit(argv) {
+    const [sub, ...rest] = argv;
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        store: { type: 'string' },
+        export: { type: 'string' },
+        'public-key': { type: 'string' },
+        seals: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        session: { type: 'string' },
+        server: { type: 'string' },
+        tool: { type: 'string' },
+        decision: { type: 'string' },
+        limit: { type: 'string' },
+        format: { type: 'string' },
+        lines: { type: 'string', short: 'n' },
+        follow: { type: 'boolean', short: 'f' },
+      },
+      strict: true,
+    });
+    const format = values.format === undefined ? undefined : values.format === 'json' || values.format === 'table' ? values.format : badFormat(values.format);
+    const number = (name: string, value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes a positive whole number`);
+      return n;
+    };
+    const audit = await import('./commands/audit.ts');
+    const store = values.store === undefined ? {} : { store: values.store };
+    switch (sub) {
+      case 'verify':
+        return audit.auditVerify({
+          ...store,
+          ...(values.export === undefined ? {} : { export: values.export }),
+          ...(values['public-key'] === undefined ? {} : { publicKey: values['public-key'] }),
+          ...(values.seals === undefined ? {} : { seals: values.seals }),
+          ...(values.json ? { json: true } : {}),
+        });
+      case 'export':
+        return audit.auditExport({ ...store, ...(values.out === undefined ? {} : { out: values.out }) });
+      case 'query': {
+        const limit = number('limit', values.limit);
+        return audit.auditQuery({
+          ...store,
+          ...(values.since === undefined ? {} : { since: values.since }),
+          ...(values.until === undefined ? {} : { until: values.until }),
+          ...(values.session === undefined ? {} : { session: values.session }),
+          ...(values.server === undefined ? {} : { server: values.server }),
+          ...(values.tool === undefined ? {} : { tool: values.tool }),
+          ...(values.decision === undefined ? {} : { decision: values.decision }),
+          ...(limit === undefined ? {} : { limit }),
+          ...(format === undefined ? {} : { format }),
+        });
+      }
+      case 'tail': {
+        const lines = number('lines', values.lines);
+        const controller = new AbortController();
+        process.once('SIGINT', () => controller.abort());
+        return audit.auditTail({ ...store, ...(lines === undefined ? {} : { lines }), ...(values.follow ? { follow: true } : {}), ...(format === undefined ? {} : { format }), signal: controller.signal });
+      }
+      default:
+        throw new UsageError(`audit needs a subcommand: verify, export, query or tail${sub === undefined ? '' : ` (not "${sub}")`}`);
+    }
+  },
 };
+
+function badFormat(value: string): never {
+  throw new UsageError(`--format is json or table, not "${value}"`);
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

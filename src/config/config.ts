@@ -123,7 +123,18 @@ export interface GatewayConfig {
   readonly limits: Limits;
   readonly decisionLog: DecisionLogConfig;
   readonly flow: FlowConfig;
+  /** The tamper-evident audit store, when configured. */
+  readonly audit: AuditConfig | undefined;
   readonly log: LogConfig;
+}
+
+export interface AuditConfig {
+  /** Absolute path of the data directory. */
+  readonly dir: string;
+  readonly sealEvery: number;
+  readonly sealIntervalMs: number;
+  readonly exportSeals: string | undefined;
+  readonly queue: number;
 }
 
 /** Information flow control (`flow:`), normalised. Plain data: it crosses the config process boundary. */

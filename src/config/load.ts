@@ -345,6 +345,15 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
   });
 
   const flow = normaliseFlow(layers, raw.flow, report);
+  const audit = raw.audit
+    ? {
+        dir: resolve(baseDir, raw.audit.dir),
+        sealEvery: raw.audit.seal_every ?? 1000,
+        sealIntervalMs: parseDuration(raw.audit.seal_interval ?? '5m'),
+        exportSeals: raw.audit.export_seals === undefined ? undefined : resolve(baseDir, raw.audit.export_seals),
+        queue: raw.audit.queue ?? 10_000,
+      }
+    : undefined;
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {
     source,
@@ -355,6 +364,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     limits,
     decisionLog,
     flow,
+    audit,
     log,
   };
 }

@@ -291,6 +291,16 @@ export const flowSchema = z
   })
   .describe('Information flow control: classification, detectors, flow rules, taint, annotations.');
 
+export const auditSchema = z
+  .strictObject({
+    dir: z.string().min(1).describe('The data directory of the tamper-evident store (audit.db and the Ed25519 sealing key), relative to the config file.'),
+    seal_every: z.number().int().positive().optional().describe('Seal the chain after this many records (default 1000).'),
+    seal_interval: duration.optional().describe('…and at least this often while records arrive (default 5m).'),
+    export_seals: z.string().min(1).optional().describe('A second place for every seal: a file (JSON lines) the gateway appends to, relative to the config file.'),
+    queue: z.number().int().positive().optional().describe('Records waiting to be written before new ones are dropped with an alert (default 10000).'),
+  })
+  .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store.');
+
 export const profileSchema = z
   .strictObject({
     extends: z.string().optional().describe('A built-in profile (standard, strict, permissive) or another profile in this file.'),
@@ -324,6 +334,7 @@ export const configSchema = z
     policy: serverPolicySchema.optional().describe('The global policy, the fallback for every upstream.'),
     decision_log: decisionLogSchema.optional(),
     flow: flowSchema.optional(),
+    audit: auditSchema.optional(),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -341,3 +352,4 @@ export type RawProfile = z.infer<typeof profileSchema>;
 export type RawGuardEntry = z.infer<typeof guardEntrySchema>;
 export type RawLimit = z.infer<typeof limitSchema>;
 export type RawFlow = z.infer<typeof flowSchema>;
+export type RawAudit = z.infer<typeof auditSchema>;

@@ -96,7 +96,12 @@ export class Gateway {
 
   async start(): Promise<void> {
     await this.#guards.prepare();
-    this.#recorder = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
+    const decisionLog = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
+    if (this.config.audit) {
+      // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
+      const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
+      this.#recorder = bothRecorders(decisionLog, createAuditRecorder(this.config.audit, this.logger));
+    } else this.#recorder = decisionLog;
     this.#createTransport = this.#options.createTransport ?? (await upstreamTransportFactory(this.config.upstreams, this.config.limits, this.logger));
     for (const listener of this.config.listeners) {
       if (listener.kind === 'stdio') this.#listeners.push(await this.#startStdio());

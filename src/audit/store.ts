@@ -1,0 +1,211 @@
+/**
+ * The tamper-evident audit store (seed 001 §7.3): flow records in a local SQLite database
+ * (Node's built-in `node:sqlite`, no native build), each carrying the SHA-256 of the one
+ * before it, and seals: the chain's head, the record count and the time, signed with an
+ * Ed25519 key kept beside the database. Editing, deleting, inserting or reordering records
+ * breaks the chain at that record; rewriting the whole chain breaks the seals' signatures;
+ * and seals exported to a second place (a file) catch a rewrite that also re-signs.
+ *
+ *   record hash = SHA-256( prev-hash "\n" seq "\n" canonical-JSON(record) )
+ *   seal        = { seq, count, head, time, alg: "Ed25519", key } signed over its canonical JSON
+ *
+ * The store is synchronous (node:sqlite is); the recorder calls it off the request path, in
+ * batches. One transaction per batch: with `synchronous=FULL` the batch is on disk when
+ * `append` returns.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { canonicalJson } from '../util/canonical-json.ts';
+
+export const GENESIS = '0'.repeat(64);
+export const SEAL_ALGORITHM = 'Ed25519';
+
+/** What is stored per record: the FlowRecord (seed 001 §7.1.2) as plain JSON. */
+export type StoredRecord = Readonly<Record<string, unknown>> & { readonly timestamp: string };
+
+export interface ChainRow {
+  readonly seq: number;
+  readonly prev: string;
+  readonly hash: string;
+  readonly body: string;
+}
+
+export interface Seal {
+  readonly seq: number;
+  readonly count: number;
+  readonly head: string;
+  readonly time: string;
+  readonly alg: string;
+  /** The signing key's id: the SHA-256 of its public key (SPKI DER), hex, first 16 characters. */
+  readonly key: string;
+  readonly signature: string;
+}
+
+export function linkHash(prev: string, seq: number, body: string): string {
+  return createHash('sha256').update(`${prev}\n${seq}\n${body}`, 'utf8').digest('hex');
+}
+
+export function sealBody(seal: Omit<Seal, 'signature'>): string {
+  return canonicalJson({ seq: seal.seq, count: seal.count, head: seal.head, time: seal.time, alg: seal.alg, key: seal.key });
+}
+
+export function keyId(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+export function verifySeal(seal: Seal, publicKey: KeyObject): boolean {
+  if (seal.alg !== SEAL_ALGORITHM) return false;
+  try {
+    return verify(null, Buffer.from(sealBody(seal), 'utf8'), publicKey, Buffer.from(seal.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** The Ed25519 key of a data directory: made on first use, private key readable by the owner only. */
+export function sealingKey(dir: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  const file = join(dir, 'seal-key.pem');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const pair = generateKeyPairSync('ed25519');
+    writeFileSync(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(dir, 'seal-key.pub.pem'), pair.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  }
+  const privateKey = createPrivateKey(readFileSync(file));
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+export interface AuditStoreOptions {
+  /** The data directory: `audit.db` and the sealing key live here. */
+  readonly dir: string;
+  readonly readonly?: boolean;
+  /** Where each seal is also appended as a JSON line (a second place). */
+  readonly exportSeals?: string;
+}
+
+export class AuditStore {
+  readonly dir: string;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync | undefined;
+  readonly #insertSeal: StatementSync | undefined;
+  readonly #exportSeals: string | undefined;
+  #key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
+  #head: { seq: number; hash: string };
+  #count: number;
+
+  constructor(options: AuditStoreOptions) {
+    this.dir = options.dir;
+    this.#exportSeals = options.exportSeals;
+    const path = join(options.dir, 'audit.db');
+    if (options.readonly) {
+      if (!existsSync(path)) throw new Error(`no audit store at ${path}`);
+      this.#db = new DatabaseSync(path, { readOnly: true });
+    } else {
+      mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      this.#db = new DatabaseSync(path);
+      this.#db.exec(`
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = FULL;
+        CREATE TABLE IF NOT EXISTS records (
+          seq INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, session TEXT, server TEXT, tool TEXT,
+          decision TEXT, body TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS records_time ON records (timestamp);
+        CREATE INDEX IF NOT EXISTS records_session ON records (session);
+        CREATE TABLE IF NOT EXISTS seals (
+          id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, count INTEGER NOT NULL, head TEXT NOT NULL,
+          time TEXT NOT NULL, alg TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL);
+      `);
+      this.#insert = this.#db.prepare('INSERT INTO records (seq, timestamp, session, server, tool, decision, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      this.#insertSeal = this.#db.prepare('INSERT INTO seals (seq, count, head, time, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    }
+    // The chain continues from the last record on disk (after a crash too).
+    const last = this.#db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    this.#head = last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS };
+    this.#count = Number((this.#db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n);
+  }
+
+  get head(): { readonly seq: number; readonly hash: string } {
+    return this.#head;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Appends records in one transaction; they are on disk when this returns. */
+  append(records: readonly StoredRecord[]): void {
+    if (!this.#insert) throw new Error('the audit store is open read-only');
+    if (records.length === 0) return;
+    let { seq, hash } = this.#head;
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const record of records) {
+        seq += 1;
+        const body = canonicalJson({ ...record, sequence: seq });
+        const next = linkHash(hash, seq, body);
+        const context = (record.context ?? {}) as { session_id?: string };
+        this.#insert.run(seq, record.timestamp, context.session_id ?? null, str(record.server), str(record.resource), str(record.decision), body, hash, next);
+        hash = next;
+      }
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+    this.#head = { seq, hash };
+    this.#count += records.length;
+  }
+
+  /** Signs the chain's head as it is now; the seal is stored and, when configured, exported. */
+  seal(now = new Date()): Seal {
+    if (!this.#insertSeal) throw new Error('the audit store is open read-only');
+    this.#key ??= sealingKey(this.dir);
+    const unsigned = { seq: this.#head.seq, count: this.#count, head: this.#head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
+    const signature = sign(null, Buffer.from(sealBody(unsigned), 'utf8'), this.#key.privateKey).toString('base64');
+    const seal: Seal = { ...unsigned, signature };
+    this.#insertSeal.run(seal.seq, seal.count, seal.head, seal.time, seal.alg, seal.key, seal.signature);
+    if (this.#exportSeals) appendFileSync(this.#exportSeals, `${JSON.stringify(seal)}\n`, { mode: 0o644 });
+    return seal;
+  }
+
+  /** Every record row, in sequence order. */
+  *rows(): Generator<ChainRow> {
+    for (const row of this.#db.prepare('SELECT seq, prev, hash, body FROM records ORDER BY seq').iterate() as Iterable<ChainRow>) {
+      yield { seq: Number(row.seq), prev: row.prev, hash: row.hash, body: row.body };
+    }
+  }
+
+  seals(): Seal[] {
+    return (this.#db.prepare('SELECT seq, count, head, time, alg, key, signature FROM seals ORDER BY id').all() as unknown as Seal[]).map((s) => ({ ...s, seq: Number(s.seq), count: Number(s.count) }));
+  }
+
+  /** Records matching a filter, newest last. */
+  query(filter: { since?: string; until?: string; session?: string; server?: string; tool?: string; decision?: string; afterSeq?: number; limit?: number }): ChainRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      args.push(value);
+    };
+    add('timestamp >= ?', filter.since);
+    add('timestamp <= ?', filter.until);
+    add('session = ?', filter.session);
+    add('server = ?', filter.server);
+    add('tool = ?', filter.tool);
+    add('decision = ?', filter.decision);
+    add('seq > ?', filter.afterSeq);
+    const sql = `SELECT seq, prev, hash, body FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${Math.max(1, Math.min(filter.limit ?? 1_000_000, 1_000_000))}`;
+    return (this.#db.prepare(sql).all(...args) as unknown as ChainRow[]).map((r) => ({ ...r, seq: Number(r.seq) }));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

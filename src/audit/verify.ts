@@ -1,0 +1,134 @@
+/**
+ * `guardrail audit verify`: walks the chain and the seals of a store and names the first
+ * record that was edited, deleted, inserted or reordered, and a truncated tail, by sequence
+ * number. Works on a store (read-only) or on an export (JSON lines with the chain fields), so
+ * a copy can be checked away from the gateway.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GENESIS, keyId, linkHash, verifySeal, type ChainRow, type Seal } from './store.ts';
+
+export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key';
+
+export interface Break {
+  readonly kind: BreakKind;
+  /** The record's sequence number (for a seal, the sequence it covers). */
+  readonly seq: number;
+  readonly detail: string;
+}
+
+export interface Verification {
+  readonly ok: boolean;
+  readonly records: number;
+  readonly seals: number;
+  /** Records after the last seal: intact as a chain, but not yet signed. */
+  readonly unsealed: number;
+  readonly breaks: readonly Break[];
+}
+
+/** The public key that checks a store's seals: `seal-key.pub.pem` in its directory unless given. */
+export function publicKeyOf(dir: string, file?: string): KeyObject | undefined {
+  const path = file ?? join(dir, 'seal-key.pub.pem');
+  return existsSync(path) ? createPublicKey(readFileSync(path)) : undefined;
+}
+
+/**
+ * Checks rows (in the order the store gives them, by sequence) and seals. `exported` are seals
+ * kept in a second place: each must match the store too, so a rewritten store with new seals
+ * is still caught.
+ */
+export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], publicKey: KeyObject | undefined, exported: readonly Seal[] = []): Verification {
+  const breaks: Break[] = [];
+  const hashes = new Map<number, string>();
+  let expectedSeq = 1;
+  let prev = GENESIS;
+  let count = 0;
+  let lastSeq = 0;
+  let prevPrev = GENESIS;
+  // A record that follows one no longer in its place: deleted, or moved further down?
+  let displaced: { seq: number; prev: string } | undefined;
+  for (const row of rows) {
+    count++;
+    if (breaks.length === 0) {
+      const found = judge(row, expectedSeq, prev, prevPrev);
+      if (found) {
+        breaks.push(found);
+        if (found.kind === 'deleted' && found.seq === row.seq) displaced = { seq: row.seq, prev: row.prev };
+      }
+    }
+    hashes.set(row.seq, row.hash);
+    prevPrev = prev;
+    prev = row.hash;
+    expectedSeq = row.seq + 1;
+    lastSeq = row.seq;
+  }
+  if (displaced && [...hashes.values()].includes(displaced.prev)) {
+    // The record it follows is still there, further down: they swapped places.
+    breaks[0] = { kind: 'reordered', seq: displaced.seq, detail: `record ${displaced.seq} and a later record swapped places` };
+  }
+  let lastSealed = 0;
+  const key = publicKey ? keyId(publicKey) : undefined;
+  for (const seal of [...seals, ...exported]) {
+    if (key === undefined || seal.key !== key) {
+      breaks.push({ kind: 'unknown-key', seq: seal.seq, detail: `the seal over record ${seal.seq} (${seal.time}) was made with key ${seal.key}, not ${key ?? '(no public key found)'}` });
+      continue;
+    }
+    if (!verifySeal(seal, publicKey!)) {
+      breaks.push({ kind: 'seal-signature', seq: seal.seq, detail: `the seal over record ${seal.seq} (${seal.time}) has a signature that does not verify: the seal was altered` });
+      continue;
+    }
+    if (seal.seq > lastSeq) {
+      breaks.push({ kind: 'truncated', seq: lastSeq + 1, detail: `records ${lastSeq + 1} to ${seal.seq} are gone: the seal of ${seal.time} covers ${seal.seq} records' chain, the store ends at ${lastSeq}` });
+      continue;
+    }
+    const at = hashes.get(seal.seq);
+    if (at !== seal.head) {
+      breaks.push({ kind: 'seal-mismatch', seq: seal.seq, detail: `record ${seal.seq} is not the one sealed at ${seal.time}: the chain up to it was rewritten` });
+      continue;
+    }
+    lastSealed = Math.max(lastSealed, seal.seq);
+  }
+  breaks.sort((a, b) => a.seq - b.seq);
+  return { ok: breaks.length === 0, records: count, seals: seals.length + exported.length, unsealed: Math.max(0, lastSeq - lastSealed), breaks };
+}
+
+/**
+ * The first break at this row, if any. The record's own body says which sequence number it was
+ * written with, which tells a renumbering after a deletion or an insertion from an edit.
+ */
+function judge(row: ChainRow, expectedSeq: number, prev: string, prevPrev: string): Break | undefined {
+  const written = sequenceOf(row.body);
+  if (row.seq > expectedSeq) {
+    const last = row.seq - 1;
+    return { kind: 'deleted', seq: expectedSeq, detail: `record${last > expectedSeq ? `s ${expectedSeq} to ${last} are` : ` ${expectedSeq} is`} missing: the chain jumps from ${expectedSeq - 1} to ${row.seq}` };
+  }
+  if (row.seq < expectedSeq) return { kind: 'reordered', seq: row.seq, detail: `record ${row.seq} appears again after record ${expectedSeq - 1}` };
+  if (row.prev !== prev) {
+    if (row.prev === prevPrev) return { kind: 'inserted', seq: row.seq - 1, detail: `record ${row.seq - 1} was inserted: record ${row.seq} still follows record ${row.seq - 2}` };
+    if (written !== undefined && written > row.seq) return { kind: 'deleted', seq: row.seq, detail: `records from ${row.seq} were deleted and the rest renumbered: record ${row.seq} was written as ${written}` };
+    if (written !== undefined && written < row.seq) return { kind: 'inserted', seq: row.seq, detail: `records were inserted before record ${row.seq} and the rest renumbered: it was written as ${written}` };
+    if (written !== row.seq) return { kind: 'reordered', seq: row.seq, detail: `record ${row.seq} holds the record written as ${written ?? 'unknown'}` };
+    return { kind: 'edited', seq: row.seq - 1, detail: `record ${row.seq - 1} was changed and its hash recomputed: record ${row.seq} still follows the original` };
+  }
+  if (linkHash(row.prev, row.seq, row.body) !== row.hash) return { kind: 'edited', seq: row.seq, detail: `record ${row.seq} was changed after it was written (its hash no longer matches its content)` };
+  if (written !== row.seq) return { kind: 'reordered', seq: row.seq, detail: `record ${row.seq} holds the record written as ${written ?? 'unknown'}` };
+  return undefined;
+}
+
+function sequenceOf(body: string): number | undefined {
+  try {
+    const value = (JSON.parse(body) as { sequence?: unknown }).sequence;
+    return typeof value === 'number' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seals from a JSON-lines file (the export of `AuditStore.seal`). */
+export function readSeals(file: string): Seal[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Seal);
+}

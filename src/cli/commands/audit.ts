@@ -1,0 +1,163 @@
+/**
+ * `guardrail audit verify|export|query|tail`: the auditor's and the incident responder's view
+ * of a store. Every command opens the store read-only; none needs the gateway to run.
+ */
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { AuditStore, type ChainRow, type Seal } from '../../audit/store.ts';
+import { publicKeyOf, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
+import { canonicalJson } from '../../util/canonical-json.ts';
+import { UsageError } from '../errors.ts';
+
+export interface VerifyOptions {
+  readonly store?: string;
+  /** Verify an export (JSON lines from `audit export`) instead of a store. */
+  readonly export?: string;
+  readonly publicKey?: string;
+  /** Seals kept in a second place (the `export_seals` file). */
+  readonly seals?: string;
+  readonly json?: boolean;
+  readonly out?: NodeJS.WritableStream;
+}
+
+export function auditVerify(options: VerifyOptions): number {
+  const out = options.out ?? process.stdout;
+  const exported = options.seals ? readSeals(options.seals) : [];
+  let result: Verification;
+  if (options.export) {
+    const { rows, seals } = readExport(options.export);
+    const key = publicKeyOf('', options.publicKey ?? missing('--public-key is needed to check the seals of an export'));
+    result = verifyChain(rows, seals, key, exported);
+  } else {
+    const dir = options.store ?? missing('audit verify needs --store DIR (the audit data directory) or --export FILE');
+    const store = open(dir);
+    try {
+      result = verifyChain(store.rows(), store.seals(), publicKeyOf(dir, options.publicKey), exported);
+    } finally {
+      store.close();
+    }
+  }
+  if (options.json) out.write(`${JSON.stringify(result)}\n`);
+  else {
+    out.write(`${result.records} records, ${result.seals} seals${result.unsealed ? `, ${result.unsealed} records after the last seal` : ''}\n`);
+    if (result.ok) out.write('ok: every record is chained and every seal is signed and matches\n');
+    for (const b of result.breaks) out.write(`BROKEN at ${b.seq} (${b.kind}): ${b.detail}\n`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+/** JSON lines: one `{ seq, prev, hash, record }` per record, then one `{ seal }` per seal. */
+export function auditExport(options: { store?: string; out?: string; stdout?: NodeJS.WritableStream }): Promise<number> {
+  const dir = options.store ?? missing('audit export needs --store DIR');
+  const store = open(dir);
+  const out = options.out ? createWriteStream(options.out, { mode: 0o600 }) : (options.stdout ?? process.stdout);
+  try {
+    for (const row of store.rows()) out.write(`${JSON.stringify({ seq: row.seq, prev: row.prev, hash: row.hash, record: JSON.parse(row.body) as unknown })}\n`);
+    for (const seal of store.seals()) out.write(`${JSON.stringify({ seal })}\n`);
+  } finally {
+    store.close();
+  }
+  return new Promise((resolve) => (options.out ? (out as NodeJS.WritableStream & { end(cb: () => void): void }).end(() => resolve(0)) : resolve(0)));
+}
+
+export interface QueryOptions {
+  readonly store?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly session?: string;
+  readonly server?: string;
+  readonly tool?: string;
+  readonly decision?: string;
+  readonly limit?: number;
+  readonly format?: 'json' | 'table';
+  readonly out?: NodeJS.WritableStream;
+}
+
+export function auditQuery(options: QueryOptions): number {
+  const store = open(options.store ?? missing('audit query needs --store DIR'));
+  try {
+    const rows = store.query({
+      ...(options.since ? { since: isoTime(options.since) } : {}),
+      ...(options.until ? { until: isoTime(options.until) } : {}),
+      ...(options.session ? { session: options.session } : {}),
+      ...(options.server ? { server: options.server } : {}),
+      ...(options.tool ? { tool: options.tool } : {}),
+      ...(options.decision ? { decision: options.decision } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
+    print(rows, options.format ?? 'json', options.out ?? process.stdout);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+/** The last `lines` records; with `follow`, then every new one as it is written, until `signal` aborts. */
+export async function auditTail(options: { store?: string; lines?: number; follow?: boolean; format?: 'json' | 'table'; out?: NodeJS.WritableStream; signal?: AbortSignal; pollMs?: number }): Promise<number> {
+  const dir = options.store ?? missing('audit tail needs --store DIR');
+  const out = options.out ?? process.stdout;
+  const format = options.format ?? 'json';
+  let store = open(dir);
+  const head = store.head.seq;
+  let after = Math.max(0, head - (options.lines ?? 10));
+  const emit = () => {
+    const rows = store.query({ afterSeq: after });
+    if (rows.length > 0) after = rows.at(-1)!.seq;
+    print(rows, format, out);
+  };
+  emit();
+  while (options.follow && !options.signal?.aborted) {
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+    // A read-only connection sees the writer's commits when it opens a new read.
+    store.close();
+    store = open(dir);
+    emit();
+  }
+  store.close();
+  return 0;
+}
+
+function print(rows: readonly ChainRow[], format: 'json' | 'table', out: NodeJS.WritableStream): void {
+  for (const row of rows) {
+    const r = JSON.parse(row.body) as Record<string, unknown>;
+    if (format === 'json') out.write(`${row.body}\n`);
+    else {
+      const context = (r.context ?? {}) as { session_id?: string };
+      out.write(
+        [String(row.seq).padStart(7), String(r.timestamp), String(r.decision).padEnd(9), String(r.operation).padEnd(22), String(r.server ?? '-').padEnd(12), String(r.resource ?? '-').padEnd(24), String(r.classification ?? '').padEnd(10), String(context.session_id ?? '').slice(0, 8), String(r.reason ?? '')].join('  ') +
+          '\n',
+      );
+    }
+  }
+}
+
+function readExport(file: string): { rows: ChainRow[]; seals: Seal[] } {
+  const rows: ChainRow[] = [];
+  const seals: Seal[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const value = JSON.parse(line) as { seq?: number; prev?: string; hash?: string; record?: unknown; seal?: Seal };
+    if (value.seal) seals.push(value.seal);
+    else rows.push({ seq: Number(value.seq), prev: String(value.prev), hash: String(value.hash), body: canonicalJson(value.record) });
+  }
+  return { rows, seals };
+}
+
+function open(dir: string): AuditStore {
+  if (!existsSync(dir)) throw new UsageError(`no audit data directory at ${dir}`);
+  return new AuditStore({ dir, readonly: true });
+}
+
+function isoTime(value: string): string {
+  const relative = /^(\d+)\s*(s|m|h|d)$/.exec(value);
+  if (relative) {
+    const ms = Number(relative[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(Date.now() - ms).toISOString();
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`not a time: "${value}" (use ISO 8601, or 30m, 2h, 1d for "ago")`);
+  return date.toISOString();
+}
+
+function missing(message: string): never {
+  throw new UsageError(message);
+}

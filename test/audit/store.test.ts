@@ -1,0 +1,162 @@
+/**
+ * The tamper-evident store on a real SQLite file: every kind of tampering an attacker with
+ * write access to the database could do is made with SQL, and `verifyChain` must name it and
+ * the record it happened at.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditStore, GENESIS, linkHash, type StoredRecord } from '../../src/audit/store.ts';
+import { publicKeyOf, readSeals, verifyChain } from '../../src/audit/verify.ts';
+
+const record = (i: number): StoredRecord => ({
+  id: `r${i}`,
+  timestamp: new Date(Date.UTC(2026, 10, 21, 12, 0, i)).toISOString(),
+  flow_type: 'request',
+  operation: 'tools/call',
+  resource: `tool-${i % 3}`,
+  decision: i % 5 === 0 ? 'deny' : 'allow',
+  context: { session_id: `s${i % 2}` },
+});
+
+let dir: string;
+let sealsFile: string;
+
+/** 20 records, sealed after 10 and after 20. */
+function fill(): void {
+  const store = new AuditStore({ dir, exportSeals: sealsFile });
+  store.append(Array.from({ length: 10 }, (_, i) => record(i + 1)));
+  store.seal();
+  store.append(Array.from({ length: 10 }, (_, i) => record(i + 11)));
+  store.seal();
+  store.close();
+}
+
+function verify(options: { exported?: boolean } = {}) {
+  const store = new AuditStore({ dir, readonly: true });
+  try {
+    return verifyChain(store.rows(), store.seals(), publicKeyOf(dir), options.exported ? readSeals(sealsFile) : []);
+  } finally {
+    store.close();
+  }
+}
+
+function sql(statement: string, ...args: (string | number)[]): void {
+  const db = new DatabaseSync(join(dir, 'audit.db'));
+  db.prepare(statement).run(...args);
+  db.close();
+}
+
+function row(seq: number): { body: string; prev: string; hash: string } {
+  const db = new DatabaseSync(join(dir, 'audit.db'));
+  const r = db.prepare('SELECT body, prev, hash FROM records WHERE seq = ?').get(seq) as { body: string; prev: string; hash: string };
+  db.close();
+  return r;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-'));
+  sealsFile = join(dir, 'seals.jsonl');
+  fill();
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('an intact store', () => {
+  it('verifies: every record chained, both seals signed and matching', () => {
+    const result = verify({ exported: true });
+    expect(result).toMatchObject({ ok: true, records: 20, seals: 4, unsealed: 0, breaks: [] });
+  });
+
+  it('continues the chain after it is reopened', () => {
+    const store = new AuditStore({ dir });
+    expect(store.head.seq).toBe(20);
+    store.append([record(21)]);
+    store.close();
+    expect(verify()).toMatchObject({ ok: true, records: 21, unsealed: 1 });
+  });
+
+  it('keeps the sealing key private to its owner', async () => {
+    const { statSync } = await import('node:fs');
+    expect(statSync(join(dir, 'seal-key.pem')).mode & 0o077).toBe(0);
+  });
+});
+
+describe('tampering', () => {
+  it('names an edited record', () => {
+    sql("UPDATE records SET body = replace(body, '\"allow\"', '\"deny\"') WHERE seq = 7");
+    const { ok, breaks } = verify();
+    expect(ok).toBe(false);
+    expect(breaks[0]).toMatchObject({ kind: 'edited', seq: 7 });
+  });
+
+  it('names an edited record whose hash was recomputed (the next record still follows the original)', () => {
+    const r = row(7);
+    const body = r.body.replace('"allow"', '"deny"');
+    sql('UPDATE records SET body = ?, hash = ? WHERE seq = 7', body, linkHash(r.prev, 7, body));
+    expect(verify().breaks[0]).toMatchObject({ kind: 'edited', seq: 7 });
+  });
+
+  it('names a deleted record', () => {
+    sql('DELETE FROM records WHERE seq = 7');
+    expect(verify().breaks[0]).toMatchObject({ kind: 'deleted', seq: 7 });
+  });
+
+  it('names deleted records when the rest was renumbered', () => {
+    sql('DELETE FROM records WHERE seq = 7');
+    for (let seq = 8; seq <= 20; seq++) sql('UPDATE records SET seq = ? WHERE seq = ?', seq - 1, seq);
+    expect(verify().breaks[0]).toMatchObject({ kind: 'deleted', seq: 7 });
+  });
+
+  it('names an inserted record, even one linked properly to the record before it', () => {
+    for (let seq = 20; seq >= 7; seq--) sql('UPDATE records SET seq = ? WHERE seq = ?', seq + 1, seq);
+    const prev = row(6).hash;
+    const body = JSON.stringify({ ...record(99), sequence: 7 });
+    sql("INSERT INTO records (seq, timestamp, body, prev, hash) VALUES (7, '2026-11-21T12:00:06.500Z', ?, ?, ?)", body, prev, linkHash(prev, 7, body));
+    expect(verify().breaks[0]).toMatchObject({ kind: 'inserted', seq: 7 });
+  });
+
+  it('names reordered records', () => {
+    const a = row(7);
+    const b = row(8);
+    sql('UPDATE records SET body = ?, prev = ?, hash = ? WHERE seq = 7', b.body, b.prev, b.hash);
+    sql('UPDATE records SET body = ?, prev = ?, hash = ? WHERE seq = 8', a.body, a.prev, a.hash);
+    expect(verify().breaks[0]).toMatchObject({ kind: 'reordered', seq: 7 });
+  });
+
+  it('names a truncated tail by the first record that is gone', () => {
+    sql('DELETE FROM records WHERE seq >= 15');
+    const { ok, breaks } = verify();
+    expect(ok).toBe(false);
+    expect(breaks).toContainEqual(expect.objectContaining({ kind: 'truncated', seq: 15 }));
+  });
+
+  it('names an altered seal', () => {
+    sql('UPDATE seals SET count = count + 1 WHERE seq = 10');
+    expect(verify().breaks[0]).toMatchObject({ kind: 'seal-signature', seq: 10 });
+  });
+
+  it('catches a rewrite of the whole chain with new seals through the exported ones', () => {
+    // The attacker rewrites every record, recomputes every hash, and replaces the seals in the
+    // database with ones they cannot sign (they do not have the key) or removes them.
+    let prev = GENESIS;
+    for (let seq = 1; seq <= 20; seq++) {
+      const body = row(seq).body.replace('"allow"', '"deny"');
+      const hash = linkHash(prev, seq, body);
+      sql('UPDATE records SET body = ?, prev = ?, hash = ? WHERE seq = ?', body, prev, hash, seq);
+      prev = hash;
+    }
+    sql('DELETE FROM seals');
+    expect(verify().ok).toBe(true); // the database alone now looks consistent…
+    const withExport = verify({ exported: true });
+    expect(withExport.ok).toBe(false); // …the seals kept elsewhere do not
+    expect(withExport.breaks[0]).toMatchObject({ kind: 'seal-mismatch', seq: 10 });
+  });
+
+  it('refuses seals made with another key', () => {
+    writeFileSync(sealsFile, readSeals(sealsFile).map((s) => JSON.stringify({ ...s, key: 'ffffffffffffffff' })).join('\n'));
+    expect(verify({ exported: true }).breaks[0]).toMatchObject({ kind: 'unknown-key' });
+  });
+});

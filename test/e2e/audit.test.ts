@@ -1,0 +1,142 @@
+/**
+ * The audit trail end to end: the gateway (a real CLI process) in front of the test fixture
+ * server writes a hash-chained, sealed store; `guardrail audit …` (real processes) verifies,
+ * queries and exports it; SQL edits to the store are named by sequence number; a gateway
+ * killed with SIGKILL during a burst leaves a store that verifies, and a restarted gateway
+ * continues its chain.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
+import { RawStdio } from '../helpers/raw.ts';
+
+function audit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(NODE, [CLI, 'audit', ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the audit store of a running gateway', () => {
+  let dir: string;
+  let ws: Workspace;
+  let store: string;
+  let seals: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-e2e-'));
+    store = join(dir, 'audit');
+    seals = join(dir, 'seals.jsonl');
+    ws = workspace({
+      upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
+      audit: { dir: store, seal_every: 5, export_seals: seals },
+    });
+    const raw = new RawStdio(['--config', ws.config]);
+    await raw.initialize();
+    for (let i = 0; i < 12; i++) raw.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { text: `call ${i}` } } });
+    raw.send({ jsonrpc: '2.0', id: 'denied', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/tmp/x' } } });
+    for (let i = 0; i < 12; i++) await raw.response(i);
+    expect(((await raw.response('denied')) as { error: { code: number } }).error.code).toBe(-32010);
+    expect(await raw.end()).toBe(0);
+  });
+
+  afterAll(() => {
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies, with seals in the store and in the second place', () => {
+    const r = audit('verify', '--store', store, '--seals', seals, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { ok: boolean; records: number; seals: number; unsealed: number };
+    expect(result.ok).toBe(true);
+    // initialize, the 13 calls and their answers at least; sealed every 5 and on close.
+    expect(result.records).toBeGreaterThanOrEqual(14);
+    expect(result.unsealed).toBe(0);
+    expect(readFileSync(seals, 'utf8').trim().split('\n').length).toBe(result.seals / 2);
+  });
+
+  it('answers queries by decision and tool, as JSON lines or a table', () => {
+    const denied = audit('query', '--store', store, '--decision', 'deny');
+    expect(denied.status).toBe(0);
+    const records = denied.stdout.trim().split('\n').map((l) => JSON.parse(l) as { operation: string; resource: string; rule: string; context: { session_id: string } });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ operation: 'tools/call', resource: 'delete_file', rule: 'request-filter.tool-denied' });
+    const table = audit('query', '--store', store, '--tool', 'echo', '--format', 'table', '--limit', '3');
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+    expect(table.stdout).toContain('tools/call');
+  });
+
+  it('exports JSON lines that verify away from the gateway, with the public key', () => {
+    const out = join(dir, 'export.jsonl');
+    expect(audit('export', '--store', store, '--out', out).status).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq?: number; hash?: string; seal?: unknown });
+    expect(lines[0]).toMatchObject({ seq: 1 });
+    expect(lines.some((l) => l.seal !== undefined)).toBe(true);
+    const r = audit('verify', '--export', out, '--public-key', join(store, 'seal-key.pub.pem'));
+    expect(r.status, r.stdout).toBe(0);
+  });
+
+  it('names an edited record by its sequence number and exits 1', () => {
+    const copy = join(dir, 'tampered');
+    spawnSync('cp', ['-r', store, copy]);
+    const db = new DatabaseSync(join(copy, 'audit.db'));
+    db.prepare(`UPDATE records SET body = replace(body, '"deny"', '"allow"') WHERE decision = 'deny'`).run();
+    const seq = Number((db.prepare(`SELECT seq FROM records WHERE decision = 'deny'`).get() as { seq: number }).seq);
+    db.close();
+    const r = audit('verify', '--store', copy);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`BROKEN at ${seq} (edited)`);
+  });
+});
+
+describe('audit command usage', () => {
+  it('exits 2 with a message for a missing subcommand, a missing store or a bad option', () => {
+    expect(audit()).toMatchObject({ status: 2, stderr: expect.stringContaining('verify, export, query or tail') as unknown });
+    expect(audit('verify')).toMatchObject({ status: 2, stderr: expect.stringContaining('--store') as unknown });
+    expect(audit('query', '--store', '/nonexistent/guardrail-audit')).toMatchObject({ status: 2, stderr: expect.stringContaining('no audit data directory') as unknown });
+    expect(audit('query', '--store', '.', '--format', 'xml')).toMatchObject({ status: 2, stderr: expect.stringContaining('json or table') as unknown });
+  });
+});
+
+describe('a gateway killed with SIGKILL during a burst', () => {
+  let dir: string;
+  let ws: Workspace;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-kill-'));
+    ws = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } }, audit: { dir: join(dir, 'audit'), seal_every: 50 } });
+  });
+
+  afterAll(() => {
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves a store that verifies, and a restarted gateway continues the chain', async () => {
+    const store = join(dir, 'audit');
+    const first = new RawStdio(['--config', ws.config]);
+    await first.initialize();
+    for (let i = 0; i < 2000; i++) first.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { text: `burst ${i}` } } });
+    await first.response(300);
+    first.process.kill('SIGKILL');
+    await new Promise((r) => first.process.once('exit', r));
+    // The fixture server was the gateway's child, in its process group: gone with it or soon after.
+    expect(existsSync(join(store, 'audit.db'))).toBe(true);
+    const afterKill = audit('verify', '--store', store, '--json');
+    expect(afterKill.status, afterKill.stdout).toBe(0);
+    const before = JSON.parse(afterKill.stdout) as { records: number; ok: boolean };
+    expect(before.records).toBeGreaterThan(0);
+
+    const second = new RawStdio(['--config', ws.config]);
+    await second.initialize();
+    second.send({ jsonrpc: '2.0', id: 'again', method: 'tools/call', params: { name: 'echo', arguments: { text: 'after restart' } } });
+    await second.response('again');
+    expect(await second.end()).toBe(0);
+    const afterRestart = audit('verify', '--store', store, '--json');
+    expect(afterRestart.status, afterRestart.stdout).toBe(0);
+    expect((JSON.parse(afterRestart.stdout) as { records: number }).records).toBeGreaterThan(before.records);
+  });
+});
