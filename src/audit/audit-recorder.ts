@@ -2,10 +2,16 @@
  * The audit recorder: turns each decision the session reports into a FlowRecord (seed 001
  * §7.1.2) and hands it to the tamper-evident store in batches, off the request path: `record`
  * only builds the record and queues it; the queue is written in one transaction at the end of
- * the event-loop turn (durable when the transaction returns). The queue is bounded: when the
- * store cannot keep up or fails, new records are dropped and every drop is counted and
- * reported (`drop-with-alert`). The chain is sealed every `sealEvery` records and at least every
- * `sealIntervalMs` while records arrive, and once more on close.
+ * the event-loop turn (durable when the transaction returns). The queue is bounded. What happens
+ * when the store cannot keep up or fails is configured:
+ *
+ * - `drop-with-alert`: new records are dropped, every drop counted and reported;
+ * - `block`: every message is recorded, and `record` returns a promise that the session waits
+ *   for before the message moves on: resolved once its batch is on disk, rejected (the message
+ *   is refused) when the store fails or the queue stays full for `blockTimeoutMs`.
+ *
+ * The chain is sealed every `sealEvery` records and at least every `sealIntervalMs` while
+ * records arrive, and once more on close.
  *
  * Content is never stored: a record holds names, sizes, the classification, the detectors that
  * fired and the decisions, as the flow layer reported them.
@@ -52,9 +58,19 @@ export function flowRecord(entry: DecisionRecord, now = new Date()): StoredRecor
   };
 }
 
+interface Ack {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditRecorder {
   const store = new AuditStore({ dir: config.dir, ...(config.exportSeals ? { exportSeals: config.exportSeals } : {}) });
+  const block = config.onOverload === 'block';
   let queue: StoredRecord[] = [];
+  /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
+  let acks: Ack[] = [];
+  /** In block mode, calls waiting for room in the queue. */
+  const waiting: { entry: DecisionRecord; ack: Ack; timer: NodeJS.Timeout }[] = [];
   let scheduled: NodeJS.Immediate | undefined;
   let dropped = 0;
   let reportedDrops = 0;
@@ -77,20 +93,42 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
     scheduled = undefined;
     if (queue.length === 0) return;
     const batch = queue;
+    const settled = acks;
     queue = [];
+    acks = [];
     try {
       store.append(batch);
+      for (const ack of settled) ack.resolve();
       sinceSeal += batch.length;
       if (sinceSeal >= config.sealEvery) seal();
     } catch (error) {
-      dropped += batch.length;
-      logger.error('audit: writing records failed; they are lost', { records: batch.length, error: (error as Error).message });
+      const message = (error as Error).message;
+      if (block) {
+        // Nothing forwarded unrecorded: every call in the batch is refused.
+        for (const ack of settled) ack.reject(new Error(`the audit store failed: ${message}`));
+        logger.error('audit: writing records failed; the calls they record were refused', { records: batch.length, error: message });
+      } else {
+        dropped += batch.length;
+        logger.error('audit: writing records failed; they are lost', { records: batch.length, error: message });
+      }
+    }
+    // Room again: admit the calls that waited for it.
+    while (waiting.length > 0 && queue.length < config.queue) {
+      const next = waiting.shift()!;
+      clearTimeout(next.timer);
+      enqueue(next.entry, next.ack);
     }
     if (dropped > reportedDrops) {
       logger.warn('audit: records were dropped (queue full or store failing)', { dropped: dropped - reportedDrops, total: dropped });
       reportedDrops = dropped;
     }
   };
+
+  function enqueue(entry: DecisionRecord, ack?: Ack): void {
+    queue.push(flowRecord(entry));
+    if (ack) acks.push(ack);
+    scheduled ??= setImmediate(flush);
+  }
 
   return {
     store,
@@ -100,14 +138,29 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
     get pending() {
       return queue.length;
     },
+    ...(block ? { recordsEverything: true } : {}),
     record(entry) {
-      if (closed) return;
-      if (queue.length >= config.queue) {
-        dropped++;
+      if (!block) {
+        if (closed) return;
+        if (queue.length >= config.queue) {
+          dropped++;
+          return;
+        }
+        enqueue(entry);
         return;
       }
-      queue.push(flowRecord(entry));
-      scheduled ??= setImmediate(flush);
+      if (closed) return Promise.reject(new Error('the audit store is closed'));
+      return new Promise<void>((resolve, reject) => {
+        const ack = { resolve, reject };
+        if (queue.length < config.queue) return enqueue(entry, ack);
+        // Full: the call waits for room, then is refused.
+        const timer = setTimeout(() => {
+          const at = waiting.findIndex((w) => w.ack === ack);
+          if (at !== -1) waiting.splice(at, 1);
+          reject(new Error(`the audit queue stayed full for ${config.blockTimeoutMs} ms`));
+        }, config.blockTimeoutMs);
+        waiting.push({ entry, ack, timer });
+      });
     },
     async close() {
       if (closed) return;
@@ -115,21 +168,26 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
       clearInterval(timer);
       if (scheduled) clearImmediate(scheduled);
       flush();
+      for (const w of waiting.splice(0)) {
+        clearTimeout(w.timer);
+        w.ack.reject(new Error('the audit store is closing'));
+      }
       seal();
       store.close();
     },
   };
 }
 
-/** Both recorders: the decision log and the audit store get every record. */
-export function bothRecorders(a: DecisionRecorder, b: DecisionRecorder): DecisionRecorder {
+/** Both recorders: the decision log and the audit store get every record; the store's answer counts. */
+export function bothRecorders(log: DecisionRecorder, store: DecisionRecorder): DecisionRecorder {
   return {
+    ...(store.recordsEverything ? { recordsEverything: true } : {}),
     record(entry) {
-      a.record(entry);
-      b.record(entry);
+      void log.record(entry);
+      return store.record(entry);
     },
     close: async () => {
-      await Promise.all([a.close(), b.close()]);
+      await Promise.all([log.close(), store.close()]);
     },
   };
 }

@@ -30,7 +30,14 @@ export interface DecisionRecord {
 }
 
 export interface DecisionRecorder {
-  record(entry: DecisionRecord): void;
+  /**
+   * Records an entry. A recorder that must have the record durable before the message moves
+   * on (the audit store in `block` mode) returns a promise: resolved once it is on disk,
+   * rejected when it cannot be recorded (the message is then refused).
+   */
+  record(entry: DecisionRecord): void | Promise<void>;
+  /** Every message must be recorded, not only requests and what a stage reported on. */
+  readonly recordsEverything?: boolean;
   close(): Promise<void>;
 }
 

@@ -135,6 +135,9 @@ export interface AuditConfig {
   readonly sealIntervalMs: number;
   readonly exportSeals: string | undefined;
   readonly queue: number;
+  readonly onOverload: 'block' | 'drop-with-alert';
+  /** In block mode, how long a call waits for room in a full queue before it is refused. */
+  readonly blockTimeoutMs: number;
 }
 
 /** Information flow control (`flow:`), normalised. Plain data: it crosses the config process boundary. */

@@ -352,7 +352,10 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         sealIntervalMs: parseDuration(raw.audit.seal_interval ?? '5m'),
         exportSeals: raw.audit.export_seals === undefined ? undefined : resolve(baseDir, raw.audit.export_seals),
         queue: raw.audit.queue ?? 10_000,
-      }
+        // The high-security profile records everything durably before it moves on.
+        onOverload: raw.audit.on_overload ?? (layers.some((l) => l === BUILTIN_PROFILES.strict) ? 'block' : 'drop-with-alert'),
+        blockTimeoutMs: parseDuration(raw.audit.block_timeout ?? '5s'),
+      } as const
     : undefined;
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {

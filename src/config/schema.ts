@@ -297,7 +297,12 @@ export const auditSchema = z
     seal_every: z.number().int().positive().optional().describe('Seal the chain after this many records (default 1000).'),
     seal_interval: duration.optional().describe('…and at least this often while records arrive (default 5m).'),
     export_seals: z.string().min(1).optional().describe('A second place for every seal: a file (JSON lines) the gateway appends to, relative to the config file.'),
-    queue: z.number().int().positive().optional().describe('Records waiting to be written before new ones are dropped with an alert (default 10000).'),
+    queue: z.number().int().positive().optional().describe('Records waiting to be written (default 10000).'),
+    on_overload: z
+      .enum(['block', 'drop-with-alert'])
+      .optional()
+      .describe('When the store cannot keep up or fails. `block`: every message is recorded and waits until its record is on disk; calls wait for room, then are refused (nothing is forwarded unrecorded). `drop-with-alert`: records are dropped and the drops reported. Default: block under the strict profile, drop-with-alert otherwise.'),
+    block_timeout: duration.optional().describe('With block: how long a call waits for room in a full queue before it is refused (default 5s).'),
   })
   .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store.');
 

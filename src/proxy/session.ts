@@ -824,11 +824,12 @@ export class Session {
     const kind = frame.kind;
     // A peer GUARDRAIL's annotation is checked before anything else looks at the message.
     const verified = this.#o.annotator?.verify(frame, direction === 'client-to-server' ? 'client' : 'server');
-    const record = (outcome: PipelineOutcome) => {
+    const record = (outcome: PipelineOutcome): PipelineOutcome | Promise<PipelineOutcome> => {
       // Every request's decision is recorded; other messages when a stage reported something
-      // (refused, changed, or classified above PUBLIC).
-      if (kind === 'request' || outcome.verdict !== 'allow' || outcome.decisions.length > 0) {
-        this.#o.recorder.record({
+      // (refused, changed, or classified above PUBLIC), or always when the recorder says so.
+      let durable: void | Promise<void> = undefined;
+      if (kind === 'request' || outcome.verdict !== 'allow' || outcome.decisions.length > 0 || this.#o.recorder.recordsEverything) {
+        durable = this.#o.recorder.record({
           session: this.id,
           direction,
           kind,
@@ -841,7 +842,18 @@ export class Session {
         });
       }
       if (outcome.verdict === 'deny') this.context.note('decision.denied', { rule: outcome.decisions.at(-1)?.rule, method });
-      return labelled(outcome, verified?.ok ? inherited(verified) : undefined);
+      const done = labelled(outcome, verified?.ok ? inherited(verified) : undefined);
+      if (!durable) return done;
+      // Nothing moves on unrecorded: wait for the record to be on disk, or refuse.
+      return durable.then(
+        () => done,
+        (error: unknown) => {
+          const d = decision('deny', 'audit', 'audit', 'audit.unrecorded', 'refused: the audit store could not record this message, and nothing is forwarded unrecorded', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return { verdict: 'deny', frame, decisions: [...outcome.decisions, d] };
+        },
+      );
     };
     if (verified && !verified.ok) {
       const d = decision('deny', 'flow', 'information-flow', `flow.annotation-${verified.code}`, `the message's security annotation was refused: ${verified.reason}`, { code: verified.code });
@@ -851,6 +863,7 @@ export class Session {
     const outcome = this.#o.pipeline.run(input);
     return outcome instanceof Promise ? outcome.then(record) : record(outcome);
   }
+
 
   #refuse(clientId: JsonRpcId, outcome: PipelineOutcome): void {
     const d = outcome.decisions.at(-1)!;
@@ -882,7 +895,8 @@ export class Session {
     this.#lastActivity = Date.now();
     const rule = problem.oversized ? 'request-filter.too-large' : problem.code === ErrorCode.ParseError ? 'request-filter.malformed' : 'request-filter.invalid-message';
     const d = decision('deny', 'request-filter', 'request-control', rule, problem.reason, { size: problem.size, ...(problem.method ? { method: problem.method } : {}) }, problem.code);
-    this.#o.recorder.record({
+    // Refused whatever happens to its record; a recorder that cannot record it says so itself.
+    void Promise.resolve(this.#o.recorder.record({
       session: this.id,
       direction: 'client-to-server',
       kind: 'request',
@@ -890,7 +904,7 @@ export class Session {
       id: problem.id,
       verdict: 'deny',
       decisions: [d],
-    });
+    })).catch(() => undefined);
     this.#send(frameOf(errorResponse(problem.id, problem.code, problem.reason, { guardrail: decisionData(d) })), problem.id ?? undefined);
   }
 

@@ -140,3 +140,37 @@ describe('a gateway killed with SIGKILL during a burst', () => {
     expect((JSON.parse(afterRestart.stdout) as { records: number }).records).toBeGreaterThan(before.records);
   });
 });
+
+describe('block mode: nothing is forwarded unrecorded', () => {
+  let dir: string;
+  let ws: Workspace;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-block-'));
+    ws = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } }, audit: { dir: join(dir, 'audit'), on_overload: 'block' } });
+  });
+
+  afterAll(() => {
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has the request and the answer of every call the client saw answered, after SIGKILL', async () => {
+    const store = join(dir, 'audit');
+    const raw = new RawStdio(['--config', ws.config]);
+    await raw.initialize();
+    for (let i = 0; i < 1000; i++) raw.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { text: `burst ${i}` } } });
+    await raw.response(200);
+    raw.process.kill('SIGKILL');
+    await new Promise((r) => raw.process.once('exit', r));
+    const answered = raw.messages.filter((m) => typeof m.id === 'number' && 'result' in m).map((m) => String(m.id));
+    answered.push('200');
+    const verified = audit('verify', '--store', store, '--json');
+    expect(verified.status, verified.stdout).toBe(0);
+    const records = audit('query', '--store', store).stdout.trim().split('\n').map((l) => JSON.parse(l) as { flow_type: string; context: { correlation_id?: string } });
+    const requests = new Set(records.filter((r) => r.flow_type === 'request').map((r) => r.context.correlation_id));
+    const responses = new Set(records.filter((r) => r.flow_type === 'response').map((r) => r.context.correlation_id));
+    const missing = answered.filter((id) => !requests.has(id) || !responses.has(id));
+    expect(missing).toEqual([]);
+  });
+});

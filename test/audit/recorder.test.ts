@@ -1,0 +1,158 @@
+/**
+ * The audit recorder on a real store: records become chained FlowRecords without content; in
+ * drop-with-alert mode a full queue drops and counts; in block mode every record is
+ * acknowledged once on disk, a full queue makes calls wait for room, and a failing store
+ * refuses them (the store's database is closed under it: a real failure of the real part).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditRecorder, flowRecord } from '../../src/audit/audit-recorder.ts';
+import type { DecisionRecord } from '../../src/audit/decision-log.ts';
+import { AuditStore } from '../../src/audit/store.ts';
+import { publicKeyOf, verifyChain } from '../../src/audit/verify.ts';
+import type { AuditConfig } from '../../src/config/config.ts';
+import { decision } from '../../src/pipeline/decision.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'guardrail-recorder-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (overrides: Partial<AuditConfig> = {}): AuditConfig => ({
+  dir: join(dir, 'audit'),
+  sealEvery: 1000,
+  sealIntervalMs: 60_000,
+  exportSeals: undefined,
+  queue: 100,
+  onOverload: 'drop-with-alert',
+  blockTimeoutMs: 1000,
+  ...overrides,
+});
+
+const entry = (i: number, extra: Partial<DecisionRecord> = {}): DecisionRecord => ({
+  session: 'session-1',
+  direction: 'server-to-client',
+  kind: 'result',
+  method: 'tools/call',
+  id: i,
+  server: 'files',
+  target: 'read_text_file',
+  verdict: 'transform',
+  decisions: [
+    decision('transform', 'flow', 'information-flow', 'flow.level-default', 'RESTRICTED data from files to the client was transformed (redact:aws-access-key-id)', {
+      classification: 'RESTRICTED',
+      detectors: { 'aws-access-key-id': 1 },
+      transformations: ['redact:aws-access-key-id'],
+    }),
+  ],
+  ...extra,
+});
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+function verify() {
+  const store = new AuditStore({ dir: join(dir, 'audit'), readonly: true });
+  try {
+    return { result: verifyChain(store.rows(), store.seals(), publicKeyOf(join(dir, 'audit'))), rows: [...store.rows()] };
+  } finally {
+    store.close();
+  }
+}
+
+describe('flow records', () => {
+  it('carry the spec fields, the classification and detectors, never content', () => {
+    const r = flowRecord(entry(7));
+    expect(r).toMatchObject({
+      flow_type: 'response',
+      source: { type: 'server', id: 'files' },
+      destination: { type: 'client', id: 'session-1' },
+      operation: 'tools/call',
+      resource: 'read_text_file',
+      classification: 'RESTRICTED',
+      decision: 'transform',
+      rule: 'flow.level-default',
+      context: { session_id: 'session-1', correlation_id: '7' },
+      metadata: { detectors: { 'aws-access-key-id': 1 }, transformations: ['redact:aws-access-key-id'] },
+    });
+    expect(typeof r.id).toBe('string');
+    expect(Number.isNaN(Date.parse(r.timestamp))).toBe(false);
+  });
+});
+
+describe('drop-with-alert', () => {
+  it('writes the records of one turn in one batch, chained, sealed on close', async () => {
+    const recorder = createAuditRecorder(config(), silentLogger);
+    for (let i = 0; i < 10; i++) expect(recorder.record(entry(i))).toBeUndefined();
+    expect(recorder.pending).toBe(10);
+    await tick();
+    expect(recorder.pending).toBe(0);
+    await recorder.close();
+    const { result, rows } = verify();
+    expect(result).toMatchObject({ ok: true, records: 10, unsealed: 0 });
+    expect(JSON.parse(rows[3]!.body)).toMatchObject({ sequence: 4, context: { correlation_id: '3' } });
+  });
+
+  it('drops and counts records beyond the queue', async () => {
+    const recorder = createAuditRecorder(config({ queue: 3 }), silentLogger);
+    for (let i = 0; i < 5; i++) recorder.record(entry(i));
+    expect(recorder.dropped).toBe(2);
+    await recorder.close();
+    expect(verify().result.records).toBe(3);
+  });
+
+  it('seals once sealEvery records were written since the last seal (after the batch that passes it)', async () => {
+    const recorder = createAuditRecorder(config({ sealEvery: 4 }), silentLogger);
+    for (let i = 0; i < 3; i++) recorder.record(entry(i));
+    await tick();
+    expect(recorder.store.seals()).toHaveLength(0);
+    for (let i = 3; i < 5; i++) recorder.record(entry(i));
+    await tick();
+    expect(recorder.store.seals().map((s) => s.seq)).toEqual([5]);
+    recorder.record(entry(5));
+    await recorder.close();
+    expect(verify().result).toMatchObject({ ok: true, seals: 2, unsealed: 0 });
+  });
+});
+
+describe('block', () => {
+  it('acknowledges each record once its batch is on disk, and records everything', async () => {
+    const recorder = createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
+    expect(recorder.recordsEverything).toBe(true);
+    const acks = [0, 1, 2].map((i) => recorder.record(entry(i)) as Promise<void>);
+    expect(acks.every((a) => a instanceof Promise)).toBe(true);
+    // Not on disk yet: nothing was written in this turn.
+    expect(recorder.store.count).toBe(0);
+    await Promise.all(acks);
+    expect(recorder.store.count).toBe(3);
+    await recorder.close();
+  });
+
+  it('makes a call wait for room in a full queue, then takes it', async () => {
+    const recorder = createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
+    const first = recorder.record(entry(1)) as Promise<void>;
+    const second = recorder.record(entry(2)) as Promise<void>;
+    expect(recorder.pending).toBe(1);
+    await first;
+    await second;
+    expect(recorder.store.count).toBe(2);
+    await recorder.close();
+  });
+
+  it('refuses calls whose records the store cannot write', async () => {
+    const recorder = createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
+    recorder.store.close();
+    await expect(recorder.record(entry(1)) as Promise<void>).rejects.toThrow(/audit store failed/);
+    expect(recorder.dropped).toBe(0);
+  });
+
+  it('refuses queued and waiting calls alike when the store fails', async () => {
+    const recorder = createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
+    recorder.store.close();
+    const first = recorder.record(entry(1)) as Promise<void>;
+    const second = recorder.record(entry(2)) as Promise<void>;
+    await expect(first).rejects.toThrow(/audit store failed/);
+    await expect(second).rejects.toThrow(/audit store failed/);
+  });
+});
