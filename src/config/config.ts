@@ -125,7 +125,26 @@ export interface GatewayConfig {
   readonly flow: FlowConfig;
   /** The tamper-evident audit store, when configured. */
   readonly audit: AuditConfig | undefined;
+  readonly events: EventsConfig;
   readonly log: LogConfig;
+}
+
+export type EventSeverity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+
+export type EventSinkConfig = (
+  | { readonly type: 'file'; readonly path: string; readonly format: 'native' | 'ocsf' }
+  | { readonly type: 'syslog'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly appName: string; readonly facility: number }
+  | { readonly type: 'webhook'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly headers: Readonly<Record<string, string>>; readonly retries: number; readonly backoffMs: number }
+) & { readonly types: readonly string[] | undefined; readonly minSeverity: EventSeverity };
+
+export type CorrelationRuleConfig =
+  | { readonly id: string; readonly types: readonly string[]; readonly count: number; readonly withinMs: number; readonly same: 'session' | 'server' | 'global'; readonly raise: EventSeverity }
+  | { readonly id: string; readonly sequence: readonly [string, string]; readonly withinMs: number; readonly same: 'session' | 'server' | 'global'; readonly raise: EventSeverity };
+
+export interface EventsConfig {
+  readonly sinks: readonly EventSinkConfig[];
+  /** Undefined: the built-in rules. */
+  readonly correlation: readonly CorrelationRuleConfig[] | undefined;
 }
 
 export interface AuditConfig {

@@ -13,6 +13,9 @@ import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document } fr
 import type { ZodError } from 'zod';
 import { compileGlobs } from '../access/globs.ts';
 import type {
+  CorrelationRuleConfig,
+  EventSinkConfig,
+  EventsConfig,
   DecisionLogConfig,
   GuardEntry,
   LimitRule,
@@ -357,6 +360,18 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         blockTimeoutMs: parseDuration(raw.audit.block_timeout ?? '5s'),
       } as const
     : undefined;
+  const events: EventsConfig = {
+    sinks: (raw.events?.sinks ?? []).map((sink): EventSinkConfig => {
+      const filter = { types: sink.types, minSeverity: sink.min_severity ?? 'info', format: sink.format ?? 'native' } as const;
+      if (sink.type === 'file') return { type: 'file', path: resolve(baseDir, sink.path), ...filter };
+      if (sink.type === 'syslog') return { type: 'syslog', url: sink.url, appName: sink.app_name ?? 'guardrail', facility: sink.facility ?? 13, ...filter };
+      return { type: 'webhook', url: sink.url, headers: sink.headers ?? {}, retries: sink.retries ?? 3, backoffMs: parseDuration(sink.backoff ?? '500ms'), ...filter };
+    }),
+    correlation: raw.events?.correlation?.map((rule): CorrelationRuleConfig => {
+      const common = { id: rule.id, withinMs: parseDuration(rule.within), same: rule.same ?? 'session', raise: rule.raise } as const;
+      return 'count' in rule ? { ...common, types: rule.types, count: rule.count } : { ...common, sequence: rule.sequence };
+    }),
+  };
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {
     source,
@@ -368,6 +383,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     decisionLog,
     flow,
     audit,
+    events,
     log,
   };
 }

@@ -306,6 +306,55 @@ export const auditSchema = z
   })
   .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store.');
 
+const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
+const eventFilter = {
+  types: z.array(z.string().min(1)).optional().describe('Event type globs this sink takes, e.g. ["event.security.flow_control.*"] (default: all).'),
+  min_severity: severity.optional().describe('The lowest severity this sink takes (default info).'),
+  format: z.enum(['native', 'ocsf']).optional().describe('GUARDRAIL\'s own JSON (default) or OCSF 1.6.0.'),
+};
+const windowRule = {
+  id: z.string().min(1),
+  within: duration.describe('The sliding window.'),
+  same: z.enum(['session', 'server', 'global']).optional().describe('What the events must share (default session).'),
+  raise: severity.describe('The severity of the alert the rule raises.'),
+};
+
+export const eventsSchema = z
+  .strictObject({
+    sinks: z
+      .array(
+        z.union([
+          z.strictObject({ type: z.literal('file'), path: z.string().min(1).describe('JSON lines, relative to the config file.'), ...eventFilter }),
+          z.strictObject({
+            type: z.literal('syslog'),
+            url: z.string().regex(/^(udp|tcp):\/\/[^/]+$/, 'udp://HOST:PORT or tcp://HOST:PORT').describe('RFC 5424 over UDP, or over TCP with octet counting (RFC 6587).'),
+            app_name: z.string().regex(/^[!-~]{1,48}$/).optional().describe('APP-NAME (default guardrail).'),
+            facility: z.number().int().min(0).max(23).optional().describe('Syslog facility (default 13, log audit).'),
+            ...eventFilter,
+          }),
+          z.strictObject({
+            type: z.literal('webhook'),
+            url: z.url({ protocol: /^https?$/ }),
+            headers: z.record(z.string(), z.string()).optional().describe('E.g. Authorization: "Bearer ${TOKEN}".'),
+            retries: z.number().int().min(0).max(10).optional().describe('Retries after a failed delivery (default 3), with exponential backoff.'),
+            backoff: duration.optional().describe('The first retry\'s delay, doubled each time (default 500ms).'),
+            ...eventFilter,
+          }),
+        ]),
+      )
+      .optional(),
+    correlation: z
+      .array(
+        z.union([
+          z.strictObject({ ...windowRule, types: z.array(z.string().min(1)).min(1).describe('Event type globs counted.'), count: z.number().int().min(2).describe('How many within the window.') }),
+          z.strictObject({ ...windowRule, sequence: z.tuple([z.string().min(1), z.string().min(1)]).describe('An event of the first type glob, then one of the second.') }),
+        ]),
+      )
+      .optional()
+      .describe('Correlation rules (replace the built-in ones: five refusals in a minute in one session, a secret then an egress call within five minutes). [] turns them off.'),
+  })
+  .describe('Security events (seed 000 §10.8): every stage\'s decisions as typed events, sent to sinks, correlated.');
+
 export const profileSchema = z
   .strictObject({
     extends: z.string().optional().describe('A built-in profile (standard, strict, permissive) or another profile in this file.'),
@@ -340,6 +389,7 @@ export const configSchema = z
     decision_log: decisionLogSchema.optional(),
     flow: flowSchema.optional(),
     audit: auditSchema.optional(),
+    events: eventsSchema.optional(),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -358,3 +408,4 @@ export type RawGuardEntry = z.infer<typeof guardEntrySchema>;
 export type RawLimit = z.infer<typeof limitSchema>;
 export type RawFlow = z.infer<typeof flowSchema>;
 export type RawAudit = z.infer<typeof auditSchema>;
+export type RawEvents = z.infer<typeof eventsSchema>;

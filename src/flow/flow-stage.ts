@@ -167,7 +167,7 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
       }
       const detectors = Object.keys(counts);
       const where = fromClient ? `to ${context.server ?? 'the server'}${tool ? ` (${tool})` : ''}` : `from ${context.server ?? 'the server'} to the client`;
-      const evidence = (extra: Record<string, unknown> = {}) => ({ classification, detectors: counts, ...extra });
+      const evidence = (extra: Record<string, unknown> = {}) => ({ classification, detectors: counts, ...(isEgress ? { egress: true } : {}), ...extra });
 
       // Refusals first: the message itself, then any kind of finding.
       const refusal = base.action === 'deny' ? { verdict: base, what: 'the message' } : undefined;
@@ -182,7 +182,7 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
             : `flow rule "${denied.verdict.rule}"${flow.taint && base.action === 'deny' ? ` (the session holds ${flow.taint} data)` : ''}`;
         return {
           effect: 'reject',
-          decision: decision('deny', FLOW_STAGE, 'information-flow', `flow.${denied.verdict.rule}`, `refused: ${carried} may not flow ${where}: ${because}`, evidence({ rule: denied.verdict.rule, egress: isEgress || undefined, tainted: flow.taint })),
+          decision: decision('deny', FLOW_STAGE, 'information-flow', `flow.${denied.verdict.rule}`, `refused: ${carried} may not flow ${where}: ${because}`, evidence({ rule: denied.verdict.rule, tainted: flow.taint })),
         };
       }
 
@@ -242,8 +242,11 @@ export function flowStage(options: FlowStageOptions): Stage & { readonly policy:
           decision: decision('transform', FLOW_STAGE, 'information-flow', `flow.${ruleOf(verdicts, base)}`, reason, evidence({ transformations, ...(restored ? { restored } : {}), ...(kept ? { pseudonymsKept: kept } : {}) })),
         };
       }
-      if (located.length === 0 && kept === 0) return PASS;
-      const d: Decision = decision('allow', FLOW_STAGE, 'information-flow', 'flow.classified', `${classification} data ${where} (${detectors.join(', ') || 'pseudonyms'})`, evidence(kept ? { pseudonymsKept: kept } : {}));
+      if (located.length === 0 && kept === 0 && !isEgress) return PASS;
+      const d: Decision =
+        located.length === 0 && kept === 0
+          ? decision('allow', FLOW_STAGE, 'information-flow', 'flow.egress', `a call to ${context.server} (${tool}), a tool that sends data out`, evidence())
+          : decision('allow', FLOW_STAGE, 'information-flow', 'flow.classified', `${classification} data ${where} (${detectors.join(', ') || 'pseudonyms'})`, evidence(kept ? { pseudonymsKept: kept } : {}));
       return { effect: 'pass', decision: d };
     },
   };

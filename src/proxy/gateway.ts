@@ -11,6 +11,10 @@ import { requestFilter } from '../access/request-filter.ts';
 import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
 import { flowStage } from '../flow/flow-stage.ts';
 import { createAnnotator, type FrameAnnotator } from '../flow/annotate.ts';
+import { EventBus } from '../events/bus.ts';
+import { correlate, DEFAULT_CORRELATION } from '../events/correlate.ts';
+import { eventsOf } from '../events/from-decisions.ts';
+import type { Sink } from '../events/sinks.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SecurityContext } from '../pipeline/security-context.ts';
@@ -48,6 +52,9 @@ export class Gateway {
   readonly pipeline: Pipeline;
   readonly namespace: Namespace;
   readonly logger: Logger;
+  /** Every stage's decisions as security events (seed 000 §10.8); subscribe to watch them. */
+  readonly events = new EventBus();
+  #sinks: Sink[] = [];
   readonly #options: GatewayOptions;
   readonly #guards: ArgumentGuards;
   readonly #annotator: FrameAnnotator | undefined;
@@ -66,6 +73,7 @@ export class Gateway {
     const policies = new Map<string, ServerPolicy>(options.config.upstreams.map((u) => [u.name, u.policy]));
     this.#guards = argumentGuards(policies);
     this.#annotator = options.config.flow.enabled ? createAnnotator(options.config.flow.annotations) : undefined;
+    correlate(this.events, options.config.events.correlation ?? DEFAULT_CORRELATION);
     const validated = new Set(options.config.upstreams.filter((u) => u.policy.validateArguments).map((u) => u.name));
     this.pipeline = new Pipeline([
       requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
@@ -96,12 +104,32 @@ export class Gateway {
 
   async start(): Promise<void> {
     await this.#guards.prepare();
+    if (this.config.events.sinks.length > 0) {
+      const { createSink } = await import('../events/sinks.ts');
+      for (const config of this.config.events.sinks) {
+        const sink = createSink(config, this.logger);
+        this.events.subscribe({ ...(config.types ? { types: config.types } : {}), minSeverity: config.minSeverity }, (e) => sink.send(e));
+        this.#sinks.push(sink);
+      }
+    }
     const decisionLog = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
+    let recorder: DecisionRecorder = decisionLog;
     if (this.config.audit) {
       // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
       const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
-      this.#recorder = bothRecorders(decisionLog, createAuditRecorder(this.config.audit, this.logger));
-    } else this.#recorder = decisionLog;
+      recorder = bothRecorders(decisionLog, createAuditRecorder(this.config.audit, this.logger));
+    }
+    // Every recorded decision is also the events it stands for.
+    const events = this.events;
+    const inner = recorder;
+    this.#recorder = {
+      ...(inner.recordsEverything ? { recordsEverything: true } : {}),
+      record(entry) {
+        for (const event of eventsOf(entry)) events.emit(event);
+        return inner.record(entry);
+      },
+      close: () => inner.close(),
+    };
     this.#createTransport = this.#options.createTransport ?? (await upstreamTransportFactory(this.config.upstreams, this.config.limits, this.logger));
     for (const listener of this.config.listeners) {
       if (listener.kind === 'stdio') this.#listeners.push(await this.#startStdio());
@@ -115,6 +143,7 @@ export class Gateway {
       await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
       await Promise.all([...this.#sessions].map((s) => s.close()));
       await this.#recorder?.close();
+      await Promise.all(this.#sinks.map((sink) => sink.close()));
     })();
     return this.#stopping;
   }
@@ -147,6 +176,7 @@ export class Gateway {
       logger: this.logger,
       context: new SecurityContext({ sessionId: id, transport: kind }),
       ...(this.#annotator ? { annotator: this.#annotator } : {}),
+      events: this.events,
       onClose: (s) => this.#sessions.delete(s),
     });
     this.#sessions.add(session);

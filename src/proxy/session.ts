@@ -15,6 +15,7 @@ import type { SecurityContext } from '../pipeline/security-context.ts';
 import type { Direction } from '../pipeline/stage.ts';
 import { AmbiguousIdError, frameOf, mutated, withId, type Frame, type FrameLabel } from '../protocol/frame.ts';
 import type { FrameAnnotator, Verified } from '../flow/annotate.ts';
+import type { EventBus } from '../events/bus.ts';
 import {
   ErrorCode,
   errorResponse,
@@ -53,6 +54,8 @@ export interface SessionOptions {
   readonly onClose?: (session: Session) => void;
   /** Signs frames to the client and verifies frames from both sides (security annotations). */
   readonly annotator?: FrameAnnotator;
+  /** Where the session reports what the recorder cannot (a message the audit store refused). */
+  readonly events?: EventBus;
 }
 
 /** Where a client request goes, resolved before the pipeline sees it. */
@@ -851,6 +854,7 @@ export class Session {
           const d = decision('deny', 'audit', 'audit', 'audit.unrecorded', 'refused: the audit store could not record this message, and nothing is forwarded unrecorded', {
             error: error instanceof Error ? error.message : String(error),
           });
+          this.#o.events?.emit({ type: 'event.security.audit.unrecorded', message: d.reason, rule: d.rule, session: this.id, method, ...(server ? { server } : {}), detail: d.evidence ?? {} });
           return { verdict: 'deny', frame, decisions: [...outcome.decisions, d] };
         },
       );

@@ -1,0 +1,68 @@
+/**
+ * Security events end to end: the gateway (a real CLI process) in front of the test fixture
+ * server, with an OCSF file sink. A secret in a tool result, then a call to a tool marked as
+ * egress, raise the built-in critical correlation alert; five refused calls raise the high one.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
+import { RawStdio } from '../helpers/raw.ts';
+
+describe('security events from a running gateway', () => {
+  let dir: string;
+  let ws: Workspace;
+  let raw: RawStdio;
+  let file: string;
+  const key = `AKIA${Array.from({ length: 16 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[randomInt(32)]).join('')}`;
+  type Ocsf = { class_uid: number; severity_id: number; metadata: { event_code: string }; unmapped: { rule?: string }; actor?: { session: { uid: string } } };
+  const events = (): Ocsf[] => {
+    try {
+      return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ocsf);
+    } catch {
+      return [];
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-events-'));
+    file = join(dir, 'events.jsonl');
+    ws = workspace({
+      upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
+      flow: { egress: [{ server: 'fx', tools: ['write_file'] }] },
+      events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] },
+    });
+    raw = new RawStdio(['--config', ws.config]);
+    await raw.initialize();
+  });
+
+  afterAll(async () => {
+    await raw?.end();
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('raises a critical alert when a secret is followed by an egress call in the same session', async () => {
+    raw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: `id=${key}` } } });
+    const echoed = (await raw.response(1)) as { result: { content: { text: string }[] } };
+    expect(echoed.result.content[0]!.text).toContain('[REDACTED:aws-access-key-id]');
+    raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/tmp/out' } } });
+    await raw.response(2);
+    const alert = await eventually(() => events().find((e) => e.metadata.event_code === 'event.security.correlation.alert' && e.unmapped.rule === 'secret-then-egress'), 10_000, 'the alert');
+    expect(alert).toMatchObject({ class_uid: 2004, severity_id: 5 });
+    const codes = events().map((e) => e.metadata.event_code);
+    expect(codes).toContain('event.security.data.secret_seen');
+    expect(codes).toContain('event.security.flow_control.transformed');
+    expect(codes).toContain('event.security.flow_control.egress');
+  });
+
+  it('raises a high alert after five refused calls', async () => {
+    for (let i = 10; i < 15; i++) raw.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/tmp/x' } } });
+    for (let i = 10; i < 15; i++) expect(((await raw.response(i)) as { error: { code: number } }).error.code).toBe(-32010);
+    const alert = await eventually(() => events().find((e) => e.unmapped.rule === 'repeated-refusals'), 10_000, 'the alert');
+    expect(alert).toMatchObject({ class_uid: 2004, severity_id: 4 });
+    expect(events().filter((e) => e.metadata.event_code === 'event.security.request.denied')).toHaveLength(5);
+  });
+});
