@@ -28,6 +28,8 @@ export interface AuditRecorder extends DecisionRecorder {
   readonly dropped: number;
   /** Records queued and not yet written. */
   readonly pending: number;
+  /** How long the oldest queued record has waited, in milliseconds (0 when none waits). */
+  readonly lagMs: number;
 }
 
 export function flowRecord(entry: DecisionRecord, now = new Date()): StoredRecord {
@@ -67,6 +69,8 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
   const store = new AuditStore({ dir: config.dir, ...(config.exportSeals ? { exportSeals: config.exportSeals } : {}) });
   const block = config.onOverload === 'block';
   let queue: StoredRecord[] = [];
+  /** When the oldest record in the queue was queued. */
+  let queuedSince = 0;
   /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
   let acks: Ack[] = [];
   /** In block mode, calls waiting for room in the queue. */
@@ -125,6 +129,7 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
   };
 
   function enqueue(entry: DecisionRecord, ack?: Ack): void {
+    if (queue.length === 0) queuedSince = Date.now();
     queue.push(flowRecord(entry));
     if (ack) acks.push(ack);
     scheduled ??= setImmediate(flush);
@@ -137,6 +142,9 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
     },
     get pending() {
       return queue.length;
+    },
+    get lagMs() {
+      return queue.length === 0 ? 0 : Date.now() - queuedSince;
     },
     ...(block ? { recordsEverything: true } : {}),
     record(entry) {

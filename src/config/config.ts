@@ -126,7 +126,14 @@ export interface GatewayConfig {
   /** The tamper-evident audit store, when configured. */
   readonly audit: AuditConfig | undefined;
   readonly events: EventsConfig;
+  /** The admin listener (Prometheus metrics), when configured. */
+  readonly admin: AdminListenerConfig | undefined;
   readonly log: LogConfig;
+}
+
+export interface AdminListenerConfig {
+  readonly host: string;
+  readonly port: number;
 }
 
 export type EventSeverity = 'info' | 'low' | 'medium' | 'high' | 'critical';

@@ -372,6 +372,12 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
       return 'count' in rule ? { ...common, types: rule.types, count: rule.count } : { ...common, sequence: rule.sequence };
     }),
   };
+  let admin: { host: string; port: number } | undefined;
+  if (raw.admin) {
+    const u = new URL(raw.admin.url);
+    admin = { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 80 : Number(u.port) };
+    if (!['127.0.0.1', '::1', 'localhost'].includes(admin.host)) report('warning', ['admin', 'url'], 'the admin listener has no authentication and listens beyond loopback');
+  }
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {
     source,
@@ -384,6 +390,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     flow,
     audit,
     events,
+    admin,
     log,
   };
 }

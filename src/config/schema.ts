@@ -390,6 +390,12 @@ export const configSchema = z
     flow: flowSchema.optional(),
     audit: auditSchema.optional(),
     events: eventsSchema.optional(),
+    admin: z
+      .strictObject({
+        url: z.url({ protocol: /^http$/ }).describe('Where the admin listener serves GET /metrics (Prometheus) and GET /healthz, e.g. http://127.0.0.1:9464. It has no authentication: keep it on loopback or behind a proxy.'),
+      })
+      .optional()
+      .describe('The admin listener: Prometheus metrics (calls, decisions, upstream latency, restarts, events, audit queue and lag).'),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),

@@ -15,6 +15,8 @@ import { EventBus } from '../events/bus.ts';
 import { correlate, DEFAULT_CORRELATION } from '../events/correlate.ts';
 import { eventsOf } from '../events/from-decisions.ts';
 import type { Sink } from '../events/sinks.ts';
+import { NO_METRICS, type AdminServer, type GatewayMetrics } from '../metrics/metrics.ts';
+import type { AuditRecorder } from '../audit/audit-recorder.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SecurityContext } from '../pipeline/security-context.ts';
@@ -55,6 +57,9 @@ export class Gateway {
   /** Every stage's decisions as security events (seed 000 §10.8); subscribe to watch them. */
   readonly events = new EventBus();
   #sinks: Sink[] = [];
+  #metrics: GatewayMetrics = NO_METRICS;
+  #admin: AdminServer | undefined;
+  #audit: AuditRecorder | undefined;
   readonly #options: GatewayOptions;
   readonly #guards: ArgumentGuards;
   readonly #annotator: FrameAnnotator | undefined;
@@ -97,6 +102,11 @@ export class Gateway {
     return this.#sessions;
   }
 
+  /** The admin listener's URL (GET /metrics), when one is configured and started. */
+  get adminUrl(): URL | undefined {
+    return this.#admin?.url;
+  }
+
   get recorder(): DecisionRecorder {
     if (!this.#recorder) throw new Error('the gateway is not started');
     return this.#recorder;
@@ -104,6 +114,21 @@ export class Gateway {
 
   async start(): Promise<void> {
     await this.#guards.prepare();
+    if (this.config.admin) {
+      const { startAdmin } = await import('../metrics/metrics.ts');
+      this.#admin = await startAdmin(
+        this.config.admin,
+        {
+          sessions: () => this.#sessions.size,
+          auditQueue: () => this.#audit?.pending ?? 0,
+          auditLagSeconds: () => (this.#audit?.lagMs ?? 0) / 1000,
+          auditDropped: () => this.#audit?.dropped ?? 0,
+        },
+        this.logger,
+      );
+      const metrics = (this.#metrics = this.#admin.metrics);
+      this.events.subscribe({}, (e) => metrics.event(e.type, e.severity));
+    }
     if (this.config.events.sinks.length > 0) {
       const { createSink } = await import('../events/sinks.ts');
       for (const config of this.config.events.sinks) {
@@ -117,15 +142,19 @@ export class Gateway {
     if (this.config.audit) {
       // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
       const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
-      recorder = bothRecorders(decisionLog, createAuditRecorder(this.config.audit, this.logger));
+      this.#audit = createAuditRecorder(this.config.audit, this.logger);
+      recorder = bothRecorders(decisionLog, this.#audit);
     }
-    // Every recorded decision is also the events it stands for.
+    // Every recorded decision is also the events it stands for, and counts in the metrics.
     const events = this.events;
+    const metrics = this.#metrics;
     const inner = recorder;
     this.#recorder = {
       ...(inner.recordsEverything ? { recordsEverything: true } : {}),
       record(entry) {
         for (const event of eventsOf(entry)) events.emit(event);
+        if (entry.kind === 'request' && entry.direction === 'client-to-server') metrics.call(entry.server, entry.method, entry.verdict);
+        for (const d of entry.decisions) metrics.decision(d.layer, d.effect);
         return inner.record(entry);
       },
       close: () => inner.close(),
@@ -144,6 +173,7 @@ export class Gateway {
       await Promise.all([...this.#sessions].map((s) => s.close()));
       await this.#recorder?.close();
       await Promise.all(this.#sinks.map((sink) => sink.close()));
+      await this.#admin?.close();
     })();
     return this.#stopping;
   }
@@ -158,6 +188,7 @@ export class Gateway {
       logger: this.logger,
       maxRequestTimeMs: this.config.limits.maxRequestTimeMs,
       ...(this.#annotator ? { annotator: this.#annotator } : {}),
+      onRestart: (name) => this.#metrics.restart(name),
     });
   }
 
@@ -177,6 +208,7 @@ export class Gateway {
       context: new SecurityContext({ sessionId: id, transport: kind }),
       ...(this.#annotator ? { annotator: this.#annotator } : {}),
       events: this.events,
+      metrics: this.#metrics,
       onClose: (s) => this.#sessions.delete(s),
     });
     this.#sessions.add(session);

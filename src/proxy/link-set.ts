@@ -16,6 +16,7 @@ export interface LinkSetOptions {
   readonly logger: Logger;
   readonly maxRequestTimeMs: number;
   readonly annotator?: FrameAnnotator;
+  readonly onRestart?: (upstream: string) => void;
 }
 
 export class LinkSet {
@@ -34,6 +35,7 @@ export class LinkSet {
           logger: options.logger,
           maxRequestTimeMs: options.maxRequestTimeMs,
           ...(options.annotator ? { annotator: options.annotator } : {}),
+          ...(options.onRestart ? { onRestart: options.onRestart } : {}),
         }),
       );
     }

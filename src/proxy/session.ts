@@ -16,6 +16,7 @@ import type { Direction } from '../pipeline/stage.ts';
 import { AmbiguousIdError, frameOf, mutated, withId, type Frame, type FrameLabel } from '../protocol/frame.ts';
 import type { FrameAnnotator, Verified } from '../flow/annotate.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 import {
   ErrorCode,
   errorResponse,
@@ -56,6 +57,8 @@ export interface SessionOptions {
   readonly annotator?: FrameAnnotator;
   /** Where the session reports what the recorder cannot (a message the audit store refused). */
   readonly events?: EventBus;
+  /** Upstream latency per call (the admin listener's metrics). */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** Where a client request goes, resolved before the pipeline sees it. */
@@ -399,6 +402,7 @@ export class Session {
       paused: () => this.#o.transport.pause?.(clientId),
     };
     let streamed = false;
+    const started = performance.now();
     const response = await link.request(outbound, owner, {
       open,
       onAnswer: (info) => (streamed = info?.streamed === true),
@@ -406,6 +410,7 @@ export class Session {
       // A client's Mcp-Param-* headers mirror its arguments; they only mean something to a modern upstream.
       ...(headers && upstreamEra === 'modern' && era === 'modern' && Object.keys(headers).length > 0 ? { headers } : {}),
     });
+    this.#o.metrics?.upstreamLatency(link.name, request.method, (performance.now() - started) / 1000);
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
     let outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });

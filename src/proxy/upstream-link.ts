@@ -67,6 +67,8 @@ export interface LinkOptions {
   readonly maxRequestTimeMs: number;
   /** Signs what the gateway sends to the server (security annotations), when configured. */
   readonly annotator?: FrameAnnotator;
+  /** Told every time the link schedules a restart of its server (metrics). */
+  readonly onRestart?: (upstream: string) => void;
   /** How long a health probe may take before the server counts as hung (default 5 s, at most the request timeout). */
   readonly probeTimeoutMs?: number;
   /** Time allowed for the handshake (default: the request timeout). */
@@ -516,6 +518,7 @@ export class UpstreamLink {
     }
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (this.#attempts - 1));
     this.#log.info('restarting upstream', { attempt: this.#attempts, delayMs: delay });
+    this.#options.onRestart?.(this.name);
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => void this.#connect(), delay);
     this.#restartTimer.unref?.();
