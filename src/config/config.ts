@@ -128,7 +128,19 @@ export interface GatewayConfig {
   readonly events: EventsConfig;
   /** The admin listener (Prometheus metrics), when configured. */
   readonly admin: AdminListenerConfig | undefined;
+  /** OpenTelemetry export, when configured. */
+  readonly telemetry: TelemetryConfig | undefined;
   readonly log: LogConfig;
+}
+
+export interface TelemetryConfig {
+  /** The OTLP/HTTP base URL; /v1/traces and /v1/logs are appended. */
+  readonly endpoint: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  readonly traces: boolean;
+  readonly logs: boolean;
+  readonly exportIntervalMs: number;
 }
 
 export interface AdminListenerConfig {

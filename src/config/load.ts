@@ -378,6 +378,16 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     admin = { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 80 : Number(u.port) };
     if (!['127.0.0.1', '::1', 'localhost'].includes(admin.host)) report('warning', ['admin', 'url'], 'the admin listener has no authentication and listens beyond loopback');
   }
+  const telemetry = raw.telemetry
+    ? {
+        endpoint: raw.telemetry.endpoint.replace(/\/+$/, ''),
+        headers: raw.telemetry.headers ?? {},
+        serviceName: raw.telemetry.service_name ?? 'guardrail',
+        traces: raw.telemetry.traces ?? true,
+        logs: raw.telemetry.logs ?? true,
+        exportIntervalMs: parseDuration(raw.telemetry.export_interval ?? '5s'),
+      }
+    : undefined;
   const log = { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'text' } as const;
   return {
     source,
@@ -391,6 +401,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     audit,
     events,
     admin,
+    telemetry,
     log,
   };
 }

@@ -396,6 +396,17 @@ export const configSchema = z
       })
       .optional()
       .describe('The admin listener: Prometheus metrics (calls, decisions, upstream latency, restarts, events, audit queue and lag).'),
+    telemetry: z
+      .strictObject({
+        endpoint: z.url({ protocol: /^https?$/ }).describe('The OTLP/HTTP (JSON) base URL of a collector, e.g. http://127.0.0.1:4318; /v1/traces and /v1/logs are appended.'),
+        headers: z.record(z.string(), z.string()).optional(),
+        service_name: z.string().min(1).optional().describe('service.name (default guardrail).'),
+        traces: z.boolean().optional().describe('A span per client call, the stages\' decisions as events, a child span per upstream round trip (default true).'),
+        logs: z.boolean().optional().describe('Security events as OpenTelemetry log records (default true).'),
+        export_interval: duration.optional().describe('How often batches are exported (default 5s).'),
+      })
+      .optional()
+      .describe('OpenTelemetry traces and logs, exported over OTLP/HTTP.'),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),

@@ -16,6 +16,7 @@ import { correlate, DEFAULT_CORRELATION } from '../events/correlate.ts';
 import { eventsOf } from '../events/from-decisions.ts';
 import type { Sink } from '../events/sinks.ts';
 import { NO_METRICS, type AdminServer, type GatewayMetrics } from '../metrics/metrics.ts';
+import { NO_TRACING, type Telemetry, type Tracing } from '../metrics/telemetry.ts';
 import type { AuditRecorder } from '../audit/audit-recorder.ts';
 import type { GatewayConfig, HttpListenerConfig, ServerPolicy, UpstreamConfig } from '../config/config.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -60,6 +61,8 @@ export class Gateway {
   #metrics: GatewayMetrics = NO_METRICS;
   #admin: AdminServer | undefined;
   #audit: AuditRecorder | undefined;
+  #telemetry: Telemetry | undefined;
+  #tracing: Tracing = NO_TRACING;
   readonly #options: GatewayOptions;
   readonly #guards: ArgumentGuards;
   readonly #annotator: FrameAnnotator | undefined;
@@ -129,6 +132,11 @@ export class Gateway {
       const metrics = (this.#metrics = this.#admin.metrics);
       this.events.subscribe({}, (e) => metrics.event(e.type, e.severity));
     }
+    if (this.config.telemetry) {
+      const { startTelemetry } = await import('../metrics/telemetry.ts');
+      this.#telemetry = await startTelemetry(this.config.telemetry, this.events);
+      this.#tracing = this.#telemetry.tracing;
+    }
     if (this.config.events.sinks.length > 0) {
       const { createSink } = await import('../events/sinks.ts');
       for (const config of this.config.events.sinks) {
@@ -174,6 +182,7 @@ export class Gateway {
       await this.#recorder?.close();
       await Promise.all(this.#sinks.map((sink) => sink.close()));
       await this.#admin?.close();
+      await this.#telemetry?.shutdown();
     })();
     return this.#stopping;
   }
@@ -209,6 +218,7 @@ export class Gateway {
       ...(this.#annotator ? { annotator: this.#annotator } : {}),
       events: this.events,
       metrics: this.#metrics,
+      tracing: this.#tracing,
       onClose: (s) => this.#sessions.delete(s),
     });
     this.#sessions.add(session);

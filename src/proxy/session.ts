@@ -17,6 +17,7 @@ import { AmbiguousIdError, frameOf, mutated, withId, type Frame, type FrameLabel
 import type { FrameAnnotator, Verified } from '../flow/annotate.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
+import type { CallTrace, Tracing } from '../metrics/telemetry.ts';
 import {
   ErrorCode,
   errorResponse,
@@ -59,6 +60,8 @@ export interface SessionOptions {
   readonly events?: EventBus;
   /** Upstream latency per call (the admin listener's metrics). */
   readonly metrics?: GatewayMetrics;
+  /** OpenTelemetry traces of client calls, when enabled. */
+  readonly tracing?: Tracing;
 }
 
 /** Where a client request goes, resolved before the pipeline sees it. */
@@ -105,6 +108,8 @@ export class Session {
   readonly #o: SessionOptions;
   readonly #log: Logger;
   readonly #inflight = new Map<string, Inflight>();
+  /** Traces of client calls in flight, by the client's request id. */
+  readonly #traces = new Map<string, { trace: CallTrace; verdict: string | undefined }>();
   readonly #serverRequests = new Map<number, ServerRequest>();
   /** Requests the gateway itself put to the client (bridging a 2026 server's input requests). */
   readonly #clientAsks = new Map<number, { method: string; link: UpstreamLink; resolve(answer: Frame): void }>();
@@ -196,11 +201,27 @@ export class Session {
     const era: Era = envelope === undefined ? 'legacy' : 'modern';
     const route: Route | undefined = CLIENT_REQUESTS[request.method];
     const target = route ? this.#resolve(route, request) : {};
+    const key = idKey(request.id);
+    const trace = this.#o.tracing?.call(request.method, {
+      'session.id': this.id,
+      ...(target.link ? { 'mcp.server': target.link.name } : {}),
+      ...(target.name ? { 'mcp.target': target.name } : {}),
+    });
+    const traced = trace ? { trace, verdict: undefined as string | undefined } : undefined;
+    if (traced) this.#traces.set(key, traced);
+    let failure: string | undefined;
     const outcome = await this.#run(frame, { direction: 'client-to-server', era, method: request.method, server: target.link?.name, target: target.name, id: request.id });
     try {
       await this.#dispatch(request, outcome, route, target, era, envelope, headers);
+    } catch (error) {
+      failure = (error as Error).message;
+      throw error;
     } finally {
       this.#o.pipeline.settled({ session: this.context, id: request.id, method: request.method, server: target.link?.name, target: target.name });
+      if (traced) {
+        if (this.#traces.get(key) === traced) this.#traces.delete(key);
+        traced.trace.end(traced.verdict, failure);
+      }
     }
   }
 
@@ -403,6 +424,7 @@ export class Session {
     };
     let streamed = false;
     const started = performance.now();
+    const endUpstream = this.#traces.get(idKey(clientId))?.trace.upstream(link.name);
     const response = await link.request(outbound, owner, {
       open,
       onAnswer: (info) => (streamed = info?.streamed === true),
@@ -411,6 +433,7 @@ export class Session {
       ...(headers && upstreamEra === 'modern' && era === 'modern' && Object.keys(headers).length > 0 ? { headers } : {}),
     });
     this.#o.metrics?.upstreamLatency(link.name, request.method, (performance.now() - started) / 1000);
+    endUpstream?.();
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
     let outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });
@@ -850,6 +873,11 @@ export class Session {
         });
       }
       if (outcome.verdict === 'deny') this.context.note('decision.denied', { rule: outcome.decisions.at(-1)?.rule, method });
+      const traced = id === undefined || id === null ? undefined : this.#traces.get(idKey(id));
+      if (traced) {
+        traced.trace.decisions(direction, outcome.decisions);
+        traced.verdict = outcome.verdict === 'allow' && traced.verdict !== undefined ? traced.verdict : outcome.verdict;
+      }
       const done = labelled(outcome, verified?.ok ? inherited(verified) : undefined);
       if (!durable) return done;
       // Nothing moves on unrecorded: wait for the record to be on disk, or refuse.

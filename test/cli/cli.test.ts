@@ -189,7 +189,7 @@ describe('schema', () => {
     expect(schema.$schema).toMatch(/json-schema\.org\/draft\/2020-12/);
     expect(schema.type).toBe('object');
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['$schema', 'version', 'profile', 'profiles', 'listen', 'upstreams', 'aggregation', 'limits', 'policy', 'decision_log', 'flow', 'audit', 'events', 'admin', 'log'].sort(),
+      ['$schema', 'version', 'profile', 'profiles', 'listen', 'upstreams', 'aggregation', 'limits', 'policy', 'decision_log', 'flow', 'audit', 'events', 'admin', 'telemetry', 'log'].sort(),
     );
     expect(schema.required).toEqual(['upstreams']);
     // Unknown keys are errors for the loader; the schema says so to editors.
