@@ -81,11 +81,17 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
   let sinceSeal = 0;
   let closed = false;
 
+  const retention = config.maxAgeMs !== undefined || config.maxBytes !== undefined;
   const seal = () => {
     if (sinceSeal === 0) return;
     try {
       store.seal();
       sinceSeal = 0;
+      // Retention runs with the seals: the newest records always stay, sealed.
+      if (retention) {
+        const upto = store.retain({ ...(config.maxAgeMs === undefined ? {} : { maxAgeMs: config.maxAgeMs }), ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes }) });
+        if (upto > 0) logger.info('audit: retention removed old records', { upTo: upto });
+      }
     } catch (error) {
       logger.error('audit: sealing the chain failed', { error: (error as Error).message });
     }

@@ -43,6 +43,34 @@ export interface Seal {
   readonly signature: string;
 }
 
+/**
+ * A signed statement that retention removed records 1 to `upto`: the chain now starts after
+ * `upto`, from `head` (the hash of record `upto`). Without the key no one can write one, so a
+ * deletion cannot pass for retention.
+ */
+export interface Prune {
+  readonly upto: number;
+  readonly head: string;
+  readonly time: string;
+  readonly reason: string;
+  readonly alg: string;
+  readonly key: string;
+  readonly signature: string;
+}
+
+export function pruneBody(prune: Omit<Prune, 'signature'>): string {
+  return canonicalJson({ upto: prune.upto, head: prune.head, time: prune.time, reason: prune.reason, alg: prune.alg, key: prune.key });
+}
+
+export function verifyPrune(prune: Prune, publicKey: KeyObject): boolean {
+  if (prune.alg !== SEAL_ALGORITHM) return false;
+  try {
+    return verify(null, Buffer.from(pruneBody(prune), 'utf8'), publicKey, Buffer.from(prune.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
 export function linkHash(prev: string, seq: number, body: string): string {
   return createHash('sha256').update(`${prev}\n${seq}\n${body}`, 'utf8').digest('hex');
 }
@@ -116,6 +144,9 @@ export class AuditStore {
         CREATE TABLE IF NOT EXISTS seals (
           id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, count INTEGER NOT NULL, head TEXT NOT NULL,
           time TEXT NOT NULL, alg TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS prunes (
+          id INTEGER PRIMARY KEY, upto INTEGER NOT NULL, head TEXT NOT NULL, time TEXT NOT NULL,
+          reason TEXT NOT NULL, alg TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL);
       `);
       this.#insert = this.#db.prepare('INSERT INTO records (seq, timestamp, session, server, tool, decision, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
       this.#insertSeal = this.#db.prepare('INSERT INTO seals (seq, count, head, time, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -162,12 +193,62 @@ export class AuditStore {
   seal(now = new Date()): Seal {
     if (!this.#insertSeal) throw new Error('the audit store is open read-only');
     this.#key ??= sealingKey(this.dir);
-    const unsigned = { seq: this.#head.seq, count: this.#count, head: this.#head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
+    // The count is of records ever written (the head's sequence), so retention does not change it.
+    const unsigned = { seq: this.#head.seq, count: this.#head.seq, head: this.#head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
     const signature = sign(null, Buffer.from(sealBody(unsigned), 'utf8'), this.#key.privateKey).toString('base64');
     const seal: Seal = { ...unsigned, signature };
     this.#insertSeal.run(seal.seq, seal.count, seal.head, seal.time, seal.alg, seal.key, seal.signature);
     if (this.#exportSeals) appendFileSync(this.#exportSeals, `${JSON.stringify(seal)}\n`, { mode: 0o644 });
     return seal;
+  }
+
+  /**
+   * Retention: removes records older than `maxAgeMs` and, while the records take more than
+   * `maxBytes`, the oldest ones, never the newest record. Each removal is one signed prune entry
+   * in the same transaction. Returns the last sequence removed, or 0.
+   */
+  retain(policy: { maxAgeMs?: number; maxBytes?: number }, now = new Date()): number {
+    if (!this.#insert) throw new Error('the audit store is open read-only');
+    const first = this.#db.prepare('SELECT min(seq) AS seq FROM records').get() as { seq: number | null };
+    if (first.seq === null || this.#count <= 1) return 0;
+    let upto = 0;
+    if (policy.maxAgeMs !== undefined) {
+      const cutoff = new Date(now.getTime() - policy.maxAgeMs).toISOString();
+      const old = this.#db.prepare('SELECT max(seq) AS seq FROM records WHERE timestamp < ?').get(cutoff) as { seq: number | null };
+      upto = Math.max(upto, Number(old.seq ?? 0));
+    }
+    if (policy.maxBytes !== undefined) {
+      const pages = this.#db.prepare('SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()) AS used, (SELECT page_size FROM pragma_page_size()) AS size').get() as { used: number; size: number };
+      const used = Number(pages.used) * Number(pages.size);
+      if (used > policy.maxBytes) {
+        // Remove enough of the oldest records to come under the limit, with a tenth to spare.
+        const perRecord = used / this.#count;
+        const excess = Math.ceil((used - policy.maxBytes * 0.9) / perRecord);
+        upto = Math.max(upto, Number(first.seq) + excess - 1);
+      }
+    }
+    upto = Math.min(upto, this.#head.seq - 1);
+    if (upto < Number(first.seq)) return 0;
+    this.#key ??= sealingKey(this.dir);
+    const at = this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(upto) as { hash: string } | undefined;
+    if (!at) return 0;
+    const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: 'retention', alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
+    const signature = sign(null, Buffer.from(pruneBody(unsigned), 'utf8'), this.#key.privateKey).toString('base64');
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const removed = this.#db.prepare('DELETE FROM records WHERE seq <= ?').run(upto);
+      this.#db.prepare('INSERT INTO prunes (upto, head, time, reason, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)').run(upto, at.hash, unsigned.time, unsigned.reason, unsigned.alg, unsigned.key, signature);
+      this.#db.exec('COMMIT');
+      this.#count -= Number(removed.changes);
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+    return upto;
+  }
+
+  prunes(): Prune[] {
+    return (this.#db.prepare('SELECT upto, head, time, reason, alg, key, signature FROM prunes ORDER BY id').all() as unknown as Prune[]).map((p) => ({ ...p, upto: Number(p.upto) }));
   }
 
   /** Every record row, in sequence order. */

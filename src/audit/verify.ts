@@ -7,9 +7,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS, keyId, linkHash, verifySeal, type ChainRow, type Seal } from './store.ts';
+import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, type ChainRow, type Prune, type Seal } from './store.ts';
 
-export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key';
+export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key' | 'prune-signature';
 
 export interface Break {
   readonly kind: BreakKind;
@@ -24,6 +24,8 @@ export interface Verification {
   readonly seals: number;
   /** Records after the last seal: intact as a chain, but not yet signed. */
   readonly unsealed: number;
+  /** Records removed by retention (a signed prune entry), up to this sequence. */
+  readonly prunedUpTo: number;
   readonly breaks: readonly Break[];
 }
 
@@ -38,11 +40,21 @@ export function publicKeyOf(dir: string, file?: string): KeyObject | undefined {
  * kept in a second place: each must match the store too, so a rewritten store with new seals
  * is still caught.
  */
-export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], publicKey: KeyObject | undefined, exported: readonly Seal[] = []): Verification {
+export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], publicKey: KeyObject | undefined, exported: readonly Seal[] = [], prunes: readonly Prune[] = []): Verification {
   const breaks: Break[] = [];
   const hashes = new Map<number, string>();
-  let expectedSeq = 1;
-  let prev = GENESIS;
+  const key = publicKey ? keyId(publicKey) : undefined;
+  // Retention removed the oldest records under a signed prune entry: the chain starts after it.
+  let pruned: Prune | undefined;
+  for (const prune of prunes) {
+    if (key === undefined || prune.key !== key || !verifyPrune(prune, publicKey!)) {
+      breaks.push({ kind: 'prune-signature', seq: prune.upto, detail: `the prune entry for records up to ${prune.upto} (${prune.time}) is not signed by this store's key: records were removed without retention` });
+      continue;
+    }
+    if (!pruned || prune.upto > pruned.upto) pruned = prune;
+  }
+  let expectedSeq = pruned ? pruned.upto + 1 : 1;
+  let prev = pruned ? pruned.head : GENESIS;
   let count = 0;
   let lastSeq = 0;
   let prevPrev = GENESIS;
@@ -67,8 +79,7 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
     // The record it follows is still there, further down: they swapped places.
     breaks[0] = { kind: 'reordered', seq: displaced.seq, detail: `record ${displaced.seq} and a later record swapped places` };
   }
-  let lastSealed = 0;
-  const key = publicKey ? keyId(publicKey) : undefined;
+  let lastSealed = pruned?.upto ?? 0;
   for (const seal of [...seals, ...exported]) {
     if (key === undefined || seal.key !== key) {
       breaks.push({ kind: 'unknown-key', seq: seal.seq, detail: `the seal over record ${seal.seq} (${seal.time}) was made with key ${seal.key}, not ${key ?? '(no public key found)'}` });
@@ -78,6 +89,8 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
       breaks.push({ kind: 'seal-signature', seq: seal.seq, detail: `the seal over record ${seal.seq} (${seal.time}) has a signature that does not verify: the seal was altered` });
       continue;
     }
+    // A seal over records retention removed: its records are gone by design.
+    if (pruned && seal.seq <= pruned.upto) continue;
     if (seal.seq > lastSeq) {
       breaks.push({ kind: 'truncated', seq: lastSeq + 1, detail: `records ${lastSeq + 1} to ${seal.seq} are gone: the seal of ${seal.time} covers ${seal.seq} records' chain, the store ends at ${lastSeq}` });
       continue;
@@ -90,7 +103,7 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
     lastSealed = Math.max(lastSealed, seal.seq);
   }
   breaks.sort((a, b) => a.seq - b.seq);
-  return { ok: breaks.length === 0, records: count, seals: seals.length + exported.length, unsealed: Math.max(0, lastSeq - lastSealed), breaks };
+  return { ok: breaks.length === 0, records: count, seals: seals.length + exported.length, unsealed: Math.max(0, lastSeq - lastSealed), prunedUpTo: pruned?.upto ?? 0, breaks };
 }
 
 /**

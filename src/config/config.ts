@@ -176,6 +176,8 @@ export interface AuditConfig {
   readonly onOverload: 'block' | 'drop-with-alert';
   /** In block mode, how long a call waits for room in a full queue before it is refused. */
   readonly blockTimeoutMs: number;
+  readonly maxAgeMs: number | undefined;
+  readonly maxBytes: number | undefined;
 }
 
 /** Information flow control (`flow:`), normalised. Plain data: it crosses the config process boundary. */

@@ -358,6 +358,8 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         // The high-security profile records everything durably before it moves on.
         onOverload: raw.audit.on_overload ?? (layers.some((l) => l === BUILTIN_PROFILES.strict) ? 'block' : 'drop-with-alert'),
         blockTimeoutMs: parseDuration(raw.audit.block_timeout ?? '5s'),
+        maxAgeMs: raw.audit.max_age === undefined ? undefined : parseDuration(raw.audit.max_age),
+        maxBytes: raw.audit.max_size === undefined ? undefined : parseByteSize(raw.audit.max_size),
       } as const
     : undefined;
   const events: EventsConfig = {

@@ -7,8 +7,8 @@
 import { z } from 'zod';
 
 const duration = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration such as "500ms", "30s", "5m" or "1h"')])
-  .describe('Milliseconds as a number, or a string with a unit: "500ms", "30s", "5m", "1h".');
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "500ms", "30s", "5m", "1h" or "90d"')])
+  .describe('Milliseconds as a number, or a string with a unit: "500ms", "30s", "5m", "1h", "90d".');
 
 const byteSize = z
   .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/, 'a size such as "512KiB" or "10MiB"')])
@@ -303,6 +303,8 @@ export const auditSchema = z
       .optional()
       .describe('When the store cannot keep up or fails. `block`: every message is recorded and waits until its record is on disk; calls wait for room, then are refused (nothing is forwarded unrecorded). `drop-with-alert`: records are dropped and the drops reported. Default: block under the strict profile, drop-with-alert otherwise.'),
     block_timeout: duration.optional().describe('With block: how long a call waits for room in a full queue before it is refused (default 5s).'),
+    max_age: duration.optional().describe('Retention: records older than this are removed, by a signed prune entry that verify accepts (default: kept forever).'),
+    max_size: byteSize.optional().describe('Retention: the oldest records are removed while the records take more than this (default: no limit).'),
   })
   .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store.');
 

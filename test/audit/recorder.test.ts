@@ -28,6 +28,8 @@ const config = (overrides: Partial<AuditConfig> = {}): AuditConfig => ({
   queue: 100,
   onOverload: 'drop-with-alert',
   blockTimeoutMs: 1000,
+  maxAgeMs: undefined,
+  maxBytes: undefined,
   ...overrides,
 });
 

@@ -37,7 +37,7 @@ function fill(): void {
 function verify(options: { exported?: boolean } = {}) {
   const store = new AuditStore({ dir, readonly: true });
   try {
-    return verifyChain(store.rows(), store.seals(), publicKeyOf(dir), options.exported ? readSeals(sealsFile) : []);
+    return verifyChain(store.rows(), store.seals(), publicKeyOf(dir), options.exported ? readSeals(sealsFile) : [], store.prunes());
   } finally {
     store.close();
   }
@@ -160,3 +160,48 @@ describe('tampering', () => {
     expect(verify({ exported: true }).breaks[0]).toMatchObject({ kind: 'unknown-key' });
   });
 });
+
+describe('retention', () => {
+  it('removes records older than max_age under a signed prune entry that verify accepts, seals included', () => {
+    const store = new AuditStore({ dir });
+    // Records 1-20 are from 2026-11-21 12:00:01-20; keep those after 12:00:12.
+    const now = new Date(Date.UTC(2026, 10, 21, 12, 0, 12) + 5 * 60_000);
+    expect(store.retain({ maxAgeMs: 5 * 60_000 }, now)).toBe(11);
+    expect(store.count).toBe(9);
+    store.close();
+    const result = verify({ exported: true });
+    expect(result).toMatchObject({ ok: true, records: 9, prunedUpTo: 11, unsealed: 0 });
+  });
+
+  it('removes the oldest records while the records take more than max_size, never the newest', () => {
+    const store = new AuditStore({ dir });
+    store.append(Array.from({ length: 2000 }, (_, i) => ({ ...record(i + 21), padding: 'x'.repeat(200) })));
+    const upto = store.retain({ maxBytes: 200_000 });
+    expect(upto).toBeGreaterThan(20);
+    expect(store.count).toBeGreaterThan(0);
+    expect(store.count).toBeLessThan(2020);
+    expect(store.retain({ maxBytes: 1 })).toBe(2019); // all but the newest
+    store.close();
+    expect(verify()).toMatchObject({ ok: true, records: 1, prunedUpTo: 2019 });
+  });
+
+  it('does not let a deletion pass for retention: a forged prune entry is refused', () => {
+    const store = new AuditStore({ dir });
+    store.retain({ maxAgeMs: 0 }, new Date(Date.UTC(2026, 10, 21, 12, 0, 5)));
+    store.close();
+    sql("UPDATE prunes SET upto = 8, head = (SELECT hash FROM records WHERE seq = 8)");
+    sql('DELETE FROM records WHERE seq <= 8');
+    const { ok, breaks } = verify();
+    expect(ok).toBe(false);
+    expect(breaks[0]).toMatchObject({ kind: 'prune-signature' });
+  });
+
+  it('still names a deletion right after the pruned range', () => {
+    const store = new AuditStore({ dir });
+    store.retain({ maxAgeMs: 0 }, new Date(Date.UTC(2026, 10, 21, 12, 0, 5)));
+    store.close();
+    sql('DELETE FROM records WHERE seq = 5');
+    expect(verify().breaks[0]).toMatchObject({ kind: 'deleted', seq: 5 });
+  });
+});
+

@@ -3,7 +3,7 @@
  * of a store. Every command opens the store read-only; none needs the gateway to run.
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { AuditStore, type ChainRow, type Seal } from '../../audit/store.ts';
+import { AuditStore, type ChainRow, type Prune, type Seal } from '../../audit/store.ts';
 import { publicKeyOf, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
 import { canonicalJson } from '../../util/canonical-json.ts';
 import { UsageError } from '../errors.ts';
@@ -24,28 +24,28 @@ export function auditVerify(options: VerifyOptions): number {
   const exported = options.seals ? readSeals(options.seals) : [];
   let result: Verification;
   if (options.export) {
-    const { rows, seals } = readExport(options.export);
+    const { rows, seals, prunes } = readExport(options.export);
     const key = publicKeyOf('', options.publicKey ?? missing('--public-key is needed to check the seals of an export'));
-    result = verifyChain(rows, seals, key, exported);
+    result = verifyChain(rows, seals, key, exported, prunes);
   } else {
     const dir = options.store ?? missing('audit verify needs --store DIR (the audit data directory) or --export FILE');
     const store = open(dir);
     try {
-      result = verifyChain(store.rows(), store.seals(), publicKeyOf(dir, options.publicKey), exported);
+      result = verifyChain(store.rows(), store.seals(), publicKeyOf(dir, options.publicKey), exported, store.prunes());
     } finally {
       store.close();
     }
   }
   if (options.json) out.write(`${JSON.stringify(result)}\n`);
   else {
-    out.write(`${result.records} records, ${result.seals} seals${result.unsealed ? `, ${result.unsealed} records after the last seal` : ''}\n`);
+    out.write(`${result.records} records, ${result.seals} seals${result.unsealed ? `, ${result.unsealed} records after the last seal` : ''}${result.prunedUpTo ? `, records up to ${result.prunedUpTo} removed by retention` : ''}\n`);
     if (result.ok) out.write('ok: every record is chained and every seal is signed and matches\n');
     for (const b of result.breaks) out.write(`BROKEN at ${b.seq} (${b.kind}): ${b.detail}\n`);
   }
   return result.ok ? 0 : 1;
 }
 
-/** JSON lines: one `{ seq, prev, hash, record }` per record, then one `{ seal }` per seal. */
+/** JSON lines: one `{ seq, prev, hash, record }` per record, then one `{ seal }` per seal and one `{ prune }` per retention entry. */
 export function auditExport(options: { store?: string; out?: string; stdout?: NodeJS.WritableStream }): Promise<number> {
   const dir = options.store ?? missing('audit export needs --store DIR');
   const store = open(dir);
@@ -53,6 +53,7 @@ export function auditExport(options: { store?: string; out?: string; stdout?: No
   try {
     for (const row of store.rows()) out.write(`${JSON.stringify({ seq: row.seq, prev: row.prev, hash: row.hash, record: JSON.parse(row.body) as unknown })}\n`);
     for (const seal of store.seals()) out.write(`${JSON.stringify({ seal })}\n`);
+    for (const prune of store.prunes()) out.write(`${JSON.stringify({ prune })}\n`);
   } finally {
     store.close();
   }
@@ -130,16 +131,18 @@ function print(rows: readonly ChainRow[], format: 'json' | 'table', out: NodeJS.
   }
 }
 
-function readExport(file: string): { rows: ChainRow[]; seals: Seal[] } {
+function readExport(file: string): { rows: ChainRow[]; seals: Seal[]; prunes: Prune[] } {
   const rows: ChainRow[] = [];
   const seals: Seal[] = [];
+  const prunes: Prune[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
-    const value = JSON.parse(line) as { seq?: number; prev?: string; hash?: string; record?: unknown; seal?: Seal };
+    const value = JSON.parse(line) as { seq?: number; prev?: string; hash?: string; record?: unknown; seal?: Seal; prune?: Prune };
     if (value.seal) seals.push(value.seal);
+    else if (value.prune) prunes.push(value.prune);
     else rows.push({ seq: Number(value.seq), prev: String(value.prev), hash: String(value.hash), body: canonicalJson(value.record) });
   }
-  return { rows, seals };
+  return { rows, seals, prunes };
 }
 
 function open(dir: string): AuditStore {
