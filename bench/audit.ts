@@ -1,17 +1,19 @@
 /**
- * `npm run bench` part 3: what recording costs. On the request path the session builds a
- * FlowRecord and queues it (target <= 5 µs p50 per call); off it, the store hashes, chains and
- * commits batches to SQLite with fsync per batch (records per second, sustained).
+ * `npm run bench` part 3: what recording costs. On the request path the session hands the
+ * recorder its entry, which only queues it (target <= 5 µs p50 per call); at the end of the
+ * turn the entries become records and the store hashes, chains and commits them to SQLite with
+ * an fsync per batch (µs per record, and records per second sustained).
  *
  *   node bench/audit.ts [--quick]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flowRecord } from '../src/audit/audit-recorder.ts';
+import { createAuditRecorder, flowRecord } from '../src/audit/audit-recorder.ts';
 import type { DecisionRecord } from '../src/audit/decision-log.ts';
 import { AuditStore } from '../src/audit/store.ts';
 import { decision } from '../src/pipeline/decision.ts';
+import { silentLogger } from '../src/util/logger.ts';
 import { quantile } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -27,16 +29,28 @@ const entry: DecisionRecord = {
   decisions: [decision('allow', 'flow', 'information-flow', 'flow.classified', 'INTERNAL data to files (read_text_file)', { classification: 'INTERNAL', detectors: { 'ip-address': 1 } })],
 };
 
-// Request path: build the record and queue it, as the recorder does.
-const queue: unknown[] = [];
+// The real recorder: on the request path `record` only queues the entry; at the end of the turn
+// the entries become records (keyed hashes of the arguments) and one transaction writes them.
+const message = { jsonrpc: '2.0' as const, id: 42, method: 'tools/call', params: { name: 'read_text_file', arguments: { path: '/srv/data/notes/today.md', head: 20 } } };
+const recorderDir = mkdtempSync(join(tmpdir(), 'guardrail-bench-recorder-'));
+const recorder = createAuditRecorder(
+  { dir: recorderDir, sealEvery: 1e9, sealIntervalMs: 3_600_000, exportSeals: undefined, queue: 1e9, onOverload: 'drop-with-alert', blockTimeoutMs: 1000, maxAgeMs: undefined, maxBytes: undefined },
+  silentLogger,
+);
 const perCall: number[] = [];
-for (let batch = 0; batch < (quick ? 50 : 300); batch++) {
+const perRecordOff: number[] = [];
+for (let batch = 0; batch < (quick ? 30 : 150); batch++) {
   const start = performance.now();
-  for (let i = 0; i < 1000; i++) queue.push(flowRecord(entry));
+  for (let i = 0; i < 1000; i++) recorder.record(entry, { message });
   perCall.push(((performance.now() - start) / 1000) * 1000);
-  queue.length = 0;
+  const flushStart = performance.now();
+  await new Promise((r) => setImmediate(r));
+  perRecordOff.push(((performance.now() - flushStart) / 1000) * 1000);
 }
+await recorder.close();
+rmSync(recorderDir, { recursive: true, force: true });
 console.log(`audit: recording on the request path ${quantile(perCall, 0.5).toFixed(2)} µs p50 per call (target <= 5 µs)`);
+console.log(`audit: writing at the end of the turn ${quantile(perRecordOff, 0.5).toFixed(1)} µs p50 per record (hashes, chain, SQLite, fsync per batch of 1000)`);
 
 // Off the request path: sustained appends in batches, each batch one fsync'd transaction.
 const dir = mkdtempSync(join(tmpdir(), 'guardrail-bench-audit-'));

@@ -1,8 +1,8 @@
 /**
  * The audit recorder: turns each decision the session reports into a FlowRecord (seed 001
  * §7.1.2) and hands it to the tamper-evident store in batches, off the request path: `record`
- * only builds the record and queues it; the queue is written in one transaction at the end of
- * the event-loop turn (durable when the transaction returns). The queue is bounded. What happens
+ * only queues the entry; at the end of the event-loop turn the queued entries become records
+ * (hashes, redacted content) and are written in one transaction (durable when it returns). The queue is bounded. What happens
  * when the store cannot keep up or fails is configured:
  *
  * - `drop-with-alert`: new records are dropped, every drop counted and reported;
@@ -13,13 +13,22 @@
  * The chain is sealed every `sealEvery` records and at least every `sealIntervalMs` while
  * records arrive, and once more on close.
  *
- * Content is never stored: a record holds names, sizes, the classification, the detectors that
- * fired and the decisions, as the flow layer reported them.
+ * Content is not stored by default: a record holds names, the classification, the detectors
+ * that fired, the decisions, and keyed hashes of the parameters. A flow rule with
+ * `logging.include_content` keeps the content of the messages it decided, every finding
+ * redacted.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditConfig } from '../config/config.ts';
 import type { Logger } from '../util/logger.ts';
-import type { DecisionRecord, DecisionRecorder } from './decision-log.ts';
+import { bodyOf, leavesOf, withTexts, type Leaf } from '../flow/content.ts';
+import { scanText } from '../flow/scan.ts';
+import { keyedHash, TokenVault, transformText } from '../flow/transform.ts';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
+import type { DecisionRecord, DecisionRecorder, RecordedContent } from './decision-log.ts';
 import { AuditStore, type StoredRecord } from './store.ts';
 
 export interface AuditRecorder extends DecisionRecorder {
@@ -32,7 +41,64 @@ export interface AuditRecorder extends DecisionRecorder {
   readonly lagMs: number;
 }
 
-export function flowRecord(entry: DecisionRecord, now = new Date()): StoredRecord {
+export interface ContentOptions {
+  /** Keys `content_hashes`: stable per data directory, so equal parameters stay joinable. */
+  readonly hashKey: Buffer;
+  /** Decision rules (`flow.<id>`) whose messages keep their content, redacted. */
+  readonly includeContent: ReadonlySet<string>;
+}
+
+/**
+ * What a record keeps of a message's content: keyed hashes of the parameters (each argument of
+ * a tool call separately, so two calls with the same path are joinable without the path), and,
+ * when a flow rule asks for it, the content with every detector finding redacted.
+ */
+export function contentOf(entry: DecisionRecord, content: RecordedContent, options: ContentOptions): Record<string, unknown> {
+  const body = bodyOf(content.message);
+  if (!body) return {};
+  const out: Record<string, unknown> = {};
+  // Parameters (of requests and notifications) are hashed; results are not: a 10 MB result
+  // would cost its serialisation for a hash nobody joins on.
+  if (body.key === 'params') {
+    const hash = (value: unknown) => keyedHash(options.hashKey, canonicalJson(value));
+    const value = withoutMeta(body.value);
+    const args = entry.method === 'tools/call' ? (value as { arguments?: unknown }).arguments : undefined;
+    out.content_hashes =
+      args !== null && typeof args === 'object' && !Array.isArray(args) ? { arguments: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, hash(v)])) } : { params: hash(value) };
+  }
+  if (entry.decisions.some((d) => options.includeContent.has(d.rule))) out.content = redacted(content.message);
+  return out;
+}
+
+/** The message's body with every finding of every detector masked, whatever the flow rules did. */
+function redacted(message: JsonRpcMessage): unknown {
+  const edits = new Map<Leaf, string>();
+  for (const leaf of leavesOf(message)) {
+    const findings = scanText(leaf.text);
+    if (findings.length === 0) continue;
+    const spans = findings.map((f) => ({ start: f.start, end: f.end, detector: f.detector, level: f.level, transformation: 'redact' as const }));
+    edits.set(leaf, transformText(leaf.text, spans, { hashKey: Buffer.alloc(32), vault: new TokenVault(1), origin: undefined }));
+  }
+  return bodyOf(edits.size > 0 ? withTexts(message, edits) : message)?.value;
+}
+
+function withoutMeta(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !('_meta' in value)) return value;
+  const { _meta: _dropped, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
+/** The data directory's key for `content_hashes`: made on first use, readable by the owner only. */
+export function contentHashKey(dir: string): Buffer {
+  const file = join(dir, 'hash-key');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file);
+}
+
+export function flowRecord(entry: DecisionRecord, now = new Date(), content?: RecordedContent, options?: ContentOptions): StoredRecord {
   const fromClient = entry.direction === 'client-to-server';
   const flow = entry.decisions.find((d) => d.layer === 'information-flow' && d.evidence?.classification !== undefined);
   const evidence = (flow?.evidence ?? {}) as { classification?: string; detectors?: Record<string, number>; transformations?: string[] };
@@ -56,6 +122,7 @@ export function flowRecord(entry: DecisionRecord, now = new Date()): StoredRecor
       decisions: entry.decisions.map((d) => ({ effect: d.effect, rule: d.rule, layer: d.layer, stage: d.stage })),
       ...(evidence.detectors ? { detectors: evidence.detectors } : {}),
       ...(evidence.transformations?.length ? { transformations: evidence.transformations } : {}),
+      ...(content && options ? contentOf(entry, content, options) : {}),
     },
   };
 }
@@ -65,16 +132,18 @@ interface Ack {
   reject(error: Error): void;
 }
 
-export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditRecorder {
+export function createAuditRecorder(config: AuditConfig, logger: Logger, options: { includeContent?: ReadonlySet<string> } = {}): AuditRecorder {
   const store = new AuditStore({ dir: config.dir, ...(config.exportSeals ? { exportSeals: config.exportSeals } : {}) });
+  const contentOptions: ContentOptions = { hashKey: contentHashKey(config.dir), includeContent: options.includeContent ?? new Set() };
   const block = config.onOverload === 'block';
-  let queue: StoredRecord[] = [];
+  /** Entries waiting to be written; they become records at flush, off the request path. */
+  let queue: { entry: DecisionRecord; content: RecordedContent | undefined; time: Date }[] = [];
   /** When the oldest record in the queue was queued. */
   let queuedSince = 0;
   /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
   let acks: Ack[] = [];
   /** In block mode, calls waiting for room in the queue. */
-  const waiting: { entry: DecisionRecord; ack: Ack; timer: NodeJS.Timeout }[] = [];
+  const waiting: { entry: DecisionRecord; content: RecordedContent | undefined; ack: Ack; timer: NodeJS.Timeout }[] = [];
   let scheduled: NodeJS.Immediate | undefined;
   let dropped = 0;
   let reportedDrops = 0;
@@ -102,31 +171,32 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
   const flush = () => {
     scheduled = undefined;
     if (queue.length === 0) return;
-    const batch = queue;
+    const pending = queue;
     const settled = acks;
     queue = [];
     acks = [];
     try {
+      const batch = pending.map((p) => flowRecord(p.entry, p.time, p.content, contentOptions));
       store.append(batch);
       for (const ack of settled) ack.resolve();
-      sinceSeal += batch.length;
+      sinceSeal += pending.length;
       if (sinceSeal >= config.sealEvery) seal();
     } catch (error) {
       const message = (error as Error).message;
       if (block) {
         // Nothing forwarded unrecorded: every call in the batch is refused.
         for (const ack of settled) ack.reject(new Error(`the audit store failed: ${message}`));
-        logger.error('audit: writing records failed; the calls they record were refused', { records: batch.length, error: message });
+        logger.error('audit: writing records failed; the calls they record were refused', { records: pending.length, error: message });
       } else {
-        dropped += batch.length;
-        logger.error('audit: writing records failed; they are lost', { records: batch.length, error: message });
+        dropped += pending.length;
+        logger.error('audit: writing records failed; they are lost', { records: pending.length, error: message });
       }
     }
     // Room again: admit the calls that waited for it.
     while (waiting.length > 0 && queue.length < config.queue) {
       const next = waiting.shift()!;
       clearTimeout(next.timer);
-      enqueue(next.entry, next.ack);
+      enqueue(next.entry, next.content, next.ack);
     }
     if (dropped > reportedDrops) {
       logger.warn('audit: records were dropped (queue full or store failing)', { dropped: dropped - reportedDrops, total: dropped });
@@ -134,9 +204,9 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
     }
   };
 
-  function enqueue(entry: DecisionRecord, ack?: Ack): void {
+  function enqueue(entry: DecisionRecord, content: RecordedContent | undefined, ack?: Ack): void {
     if (queue.length === 0) queuedSince = Date.now();
-    queue.push(flowRecord(entry));
+    queue.push({ entry, content, time: new Date() });
     if (ack) acks.push(ack);
     scheduled ??= setImmediate(flush);
   }
@@ -153,27 +223,27 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
       return queue.length === 0 ? 0 : Date.now() - queuedSince;
     },
     ...(block ? { recordsEverything: true } : {}),
-    record(entry) {
+    record(entry, content) {
       if (!block) {
         if (closed) return;
         if (queue.length >= config.queue) {
           dropped++;
           return;
         }
-        enqueue(entry);
+        enqueue(entry, content);
         return;
       }
       if (closed) return Promise.reject(new Error('the audit store is closed'));
       return new Promise<void>((resolve, reject) => {
         const ack = { resolve, reject };
-        if (queue.length < config.queue) return enqueue(entry, ack);
+        if (queue.length < config.queue) return enqueue(entry, content, ack);
         // Full: the call waits for room, then is refused.
         const timer = setTimeout(() => {
           const at = waiting.findIndex((w) => w.ack === ack);
           if (at !== -1) waiting.splice(at, 1);
           reject(new Error(`the audit queue stayed full for ${config.blockTimeoutMs} ms`));
         }, config.blockTimeoutMs);
-        waiting.push({ entry, ack, timer });
+        waiting.push({ entry, content, ack, timer });
       });
     },
     async close() {
@@ -196,9 +266,9 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger): AuditR
 export function bothRecorders(log: DecisionRecorder, store: DecisionRecorder): DecisionRecorder {
   return {
     ...(store.recordsEverything ? { recordsEverything: true } : {}),
-    record(entry) {
+    record(entry, content) {
       void log.record(entry);
-      return store.record(entry);
+      return store.record(entry, content);
     },
     close: async () => {
       await Promise.all([log.close(), store.close()]);

@@ -13,7 +13,7 @@ import type { DecisionLogConfig } from '../config/config.ts';
 import type { Decision } from '../pipeline/decision.ts';
 import type { Verdict } from '../pipeline/pipeline.ts';
 import type { Direction } from '../pipeline/stage.ts';
-import type { JsonRpcId, MessageKind } from '../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcMessage, MessageKind } from '../protocol/jsonrpc.ts';
 import type { Logger } from '../util/logger.ts';
 
 export interface DecisionRecord {
@@ -29,13 +29,22 @@ export interface DecisionRecord {
   readonly decisions: readonly Decision[];
 }
 
+/**
+ * The message as it left the pipeline, for the audit store only: it keeps keyed hashes of the
+ * parameters, and the content itself (redacted) where a flow rule asks for it. The decision log
+ * never receives it.
+ */
+export interface RecordedContent {
+  readonly message: JsonRpcMessage;
+}
+
 export interface DecisionRecorder {
   /**
    * Records an entry. A recorder that must have the record durable before the message moves
    * on (the audit store in `block` mode) returns a promise: resolved once it is on disk,
    * rejected when it cannot be recorded (the message is then refused).
    */
-  record(entry: DecisionRecord): void | Promise<void>;
+  record(entry: DecisionRecord, content?: RecordedContent): void | Promise<void>;
   /** Every message must be recorded, not only requests and what a stage reported on. */
   readonly recordsEverything?: boolean;
   close(): Promise<void>;

@@ -208,6 +208,8 @@ export interface FlowRuleConfig {
   };
   readonly action: FlowAction;
   readonly transformations: readonly string[];
+  /** The audit record of a message this rule decided keeps its (redacted) content. */
+  readonly includeContent: boolean;
 }
 
 export interface ClassificationRuleConfig {

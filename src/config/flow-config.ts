@@ -93,6 +93,7 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
       },
       action: rule.action,
       transformations: rule.action === 'transform' ? (rule.transformations ?? ['redact']) : [],
+      includeContent: rule.logging?.include_content ?? false,
     };
   });
   const seen = new Set<string>();

@@ -229,6 +229,11 @@ export const flowRuleSchema = z
       .optional(),
     action: flowAction,
     transformations: z.array(transformation).optional().describe('For `transform` (default [redact]).'),
+    logging: z
+      .strictObject({
+        include_content: z.boolean().optional().describe('The audit record of a message this rule decided keeps its content, with every detector finding redacted (default: only keyed hashes of the parameters).'),
+      })
+      .optional(),
   })
   .describe('A flow rule (seed 001 §3.1.2): evaluated in priority order, first match wins.');
 

@@ -150,7 +150,7 @@ export class Gateway {
     if (this.config.audit) {
       // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
       const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
-      this.#audit = createAuditRecorder(this.config.audit, this.logger);
+      this.#audit = createAuditRecorder(this.config.audit, this.logger, { includeContent: new Set(this.config.flow.rules.filter((r) => r.includeContent).map((r) => `flow.${r.id}`)) });
       recorder = bothRecorders(decisionLog, this.#audit);
     }
     // Every recorded decision is also the events it stands for, and counts in the metrics.
@@ -159,11 +159,11 @@ export class Gateway {
     const inner = recorder;
     this.#recorder = {
       ...(inner.recordsEverything ? { recordsEverything: true } : {}),
-      record(entry) {
+      record(entry, content) {
         for (const event of eventsOf(entry)) events.emit(event);
         if (entry.kind === 'request' && entry.direction === 'client-to-server') metrics.call(entry.server, entry.method, entry.verdict);
         for (const d of entry.decisions) metrics.decision(d.layer, d.effect);
-        return inner.record(entry);
+        return inner.record(entry, content);
       },
       close: () => inner.close(),
     };

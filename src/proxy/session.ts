@@ -860,17 +860,20 @@ export class Session {
       // (refused, changed, or classified above PUBLIC), or always when the recorder says so.
       let durable: void | Promise<void> = undefined;
       if (kind === 'request' || outcome.verdict !== 'allow' || outcome.decisions.length > 0 || this.#o.recorder.recordsEverything) {
-        durable = this.#o.recorder.record({
-          session: this.id,
-          direction,
-          kind,
-          method,
-          ...(id === undefined ? {} : { id }),
-          ...(server === undefined ? {} : { server }),
-          ...(target === undefined ? {} : { target }),
-          verdict: outcome.verdict,
-          decisions: outcome.decisions,
-        });
+        durable = this.#o.recorder.record(
+          {
+            session: this.id,
+            direction,
+            kind,
+            method,
+            ...(id === undefined ? {} : { id }),
+            ...(server === undefined ? {} : { server }),
+            ...(target === undefined ? {} : { target }),
+            verdict: outcome.verdict,
+            decisions: outcome.decisions,
+          },
+          { message: outcome.frame.message },
+        );
       }
       if (outcome.verdict === 'deny') this.context.note('decision.denied', { rule: outcome.decisions.at(-1)?.rule, method });
       const traced = id === undefined || id === null ? undefined : this.#traces.get(idKey(id));

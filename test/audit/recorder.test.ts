@@ -158,3 +158,62 @@ describe('block', () => {
     await expect(second).rejects.toThrow(/audit store failed/);
   });
 });
+
+describe('content', () => {
+  const call = (path: string, extra: Record<string, unknown> = {}) => ({
+    message: { jsonrpc: '2.0' as const, id: 3, method: 'tools/call', params: { name: 'read_text_file', arguments: { path, ...extra }, _meta: { progressToken: 7 } } },
+  });
+  const request = (rule = 'request-filter.allowed'): DecisionRecord => ({
+    session: 's',
+    direction: 'client-to-server',
+    kind: 'request',
+    method: 'tools/call',
+    id: 3,
+    server: 'files',
+    target: 'read_text_file',
+    verdict: 'allow',
+    decisions: [decision('allow', 'flow', 'information-flow', rule, 'r')],
+  });
+  const bodies = () => verify().rows.map((r) => JSON.parse(r.body) as { metadata: { content_hashes?: { arguments: Record<string, string> }; content?: unknown } });
+
+  it('keeps keyed hashes of each argument, not the arguments: equal values stay joinable', async () => {
+    const recorder = createAuditRecorder(config(), silentLogger);
+    recorder.record(request(), call('/srv/secret-plans.md'));
+    recorder.record(request(), call('/srv/secret-plans.md', { head: 5 }));
+    recorder.record(request(), call('/srv/other.md'));
+    await recorder.close();
+    const [a, b, c] = bodies();
+    expect(a!.metadata.content_hashes!.arguments.path).toMatch(/^[0-9a-f]{16}$/);
+    expect(b!.metadata.content_hashes!.arguments.path).toBe(a!.metadata.content_hashes!.arguments.path);
+    expect(c!.metadata.content_hashes!.arguments.path).not.toBe(a!.metadata.content_hashes!.arguments.path);
+    expect(Object.keys(b!.metadata.content_hashes!.arguments).sort()).toEqual(['head', 'path']);
+    expect(verify().rows.some((r) => r.body.includes('secret-plans'))).toBe(false);
+  });
+
+  it('keys the hashes per data directory: another store gives other hashes for the same value', async () => {
+    const first = createAuditRecorder(config(), silentLogger);
+    first.record(request(), call('/srv/a.md'));
+    await first.close();
+    const hashA = bodies()[0]!.metadata.content_hashes!.arguments.path;
+    const other = mkdtempSync(join(tmpdir(), 'guardrail-recorder-other-'));
+    const second = createAuditRecorder(config({ dir: join(other, 'audit') }), silentLogger);
+    second.record(request(), call('/srv/a.md'));
+    await second.close();
+    const store = new AuditStore({ dir: join(other, 'audit'), readonly: true });
+    const hashB = (JSON.parse([...store.rows()][0]!.body) as { metadata: { content_hashes: { arguments: { path: string } } } }).metadata.content_hashes.arguments.path;
+    store.close();
+    rmSync(other, { recursive: true, force: true });
+    expect(hashB).not.toBe(hashA);
+  });
+
+  it('keeps the content of messages a rule with include_content decided, every finding redacted', async () => {
+    const key = `AKIA${'QWERTYUIOPASDFGH'.split('').reverse().join('')}`;
+    const recorder = createAuditRecorder(config(), silentLogger, { includeContent: new Set(['flow.keep-content']) });
+    recorder.record(request('flow.keep-content'), call(`/srv/notes.md`, { note: `key ${key} for ops@corp-mail.io` }));
+    recorder.record(request(), call('/srv/plain.md'));
+    await recorder.close();
+    const [kept, plain] = bodies();
+    expect(kept!.metadata.content).toEqual({ name: 'read_text_file', arguments: { path: '/srv/notes.md', note: 'key [REDACTED:aws-access-key-id] for [REDACTED:email]' }, _meta: { progressToken: 7 } });
+    expect(plain!.metadata.content).toBeUndefined();
+  });
+});

@@ -93,6 +93,7 @@ describe('a valid flow section', () => {
         conditions: { requiredTrustLevel: 0.5, requiredCapabilities: ['net'], tainted: 'SENSITIVE', carriesTainted: true, egress: true },
         action: 'deny',
         transformations: [],
+        includeContent: false,
       },
       {
         id: 'hash-files',
@@ -104,8 +105,9 @@ describe('a valid flow section', () => {
         conditions: {},
         action: 'transform',
         transformations: ['hash:email', 'redact'],
+        includeContent: false,
       },
-      { id: 'tokenize', priority: 0, source: undefined, destination: undefined, levels: undefined, detectors: undefined, conditions: {}, action: 'transform', transformations: ['redact'] },
+      { id: 'tokenize', priority: 0, source: undefined, destination: undefined, levels: undefined, detectors: undefined, conditions: {}, action: 'transform', transformations: ['redact'], includeContent: false },
     ]);
   });
 
@@ -317,5 +319,15 @@ describe('profiles', () => {
     );
     expect(flow.rules.map((r) => r.id)).toEqual(['no-mail']);
     expect(flow.classificationRules.map((r) => r.id)).toEqual(['codes']);
+  });
+});
+
+describe('logging.include_content', () => {
+  it('is off unless a rule asks for it', () => {
+    const flow = ok(load({ rules: [{ id: 'keep', action: 'allow', logging: { include_content: true } }, { id: 'plain', action: 'allow' }] }));
+    expect(flow.rules.map((r) => [r.id, r.includeContent])).toEqual([
+      ['keep', true],
+      ['plain', false],
+    ]);
   });
 });
