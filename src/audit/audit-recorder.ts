@@ -28,11 +28,14 @@ import { scanText } from '../flow/scan.ts';
 import { keyedHash, TokenVault, transformText } from '../flow/transform.ts';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
+import type { SecurityEvent } from '../events/bus.ts';
 import type { DecisionRecord, DecisionRecorder, RecordedContent } from './decision-log.ts';
 import { AuditStore, type StoredRecord } from './store.ts';
 
 export interface AuditRecorder extends DecisionRecorder {
   readonly store: AuditStore;
+  /** A security event, as an `internal` flow record in the same chain (the events' audit sink). */
+  recordEvent(event: SecurityEvent): void;
   /** Records dropped because the queue was full or the store failed. */
   readonly dropped: number;
   /** Records queued and not yet written. */
@@ -137,7 +140,7 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
   const contentOptions: ContentOptions = { hashKey: contentHashKey(config.dir), includeContent: options.includeContent ?? new Set() };
   const block = config.onOverload === 'block';
   /** Entries waiting to be written; they become records at flush, off the request path. */
-  let queue: { entry: DecisionRecord; content: RecordedContent | undefined; time: Date }[] = [];
+  let queue: ({ entry: DecisionRecord; content: RecordedContent | undefined; time: Date } | { event: SecurityEvent })[] = [];
   /** When the oldest record in the queue was queued. */
   let queuedSince = 0;
   /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
@@ -176,7 +179,7 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
     queue = [];
     acks = [];
     try {
-      const batch = pending.map((p) => flowRecord(p.entry, p.time, p.content, contentOptions));
+      const batch = pending.map((p) => ('event' in p ? eventRecord(p.event) : flowRecord(p.entry, p.time, p.content, contentOptions)));
       store.append(batch);
       for (const ack of settled) ack.resolve();
       sinceSeal += pending.length;
@@ -213,6 +216,16 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
 
   return {
     store,
+    recordEvent(event) {
+      if (closed) return;
+      if (queue.length >= config.queue) {
+        dropped++;
+        return;
+      }
+      if (queue.length === 0) queuedSince = Date.now();
+      queue.push({ event });
+      scheduled ??= setImmediate(flush);
+    },
     get dropped() {
       return dropped;
     },
@@ -259,6 +272,26 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
       seal();
       store.close();
     },
+  };
+}
+
+/** A security event as a flow record: `flow_type: internal`, the event type as the operation. */
+export function eventRecord(event: SecurityEvent): StoredRecord {
+  return {
+    id: event.id,
+    timestamp: event.time,
+    flow_type: 'internal',
+    source: { type: 'gateway', id: 'events' },
+    destination: { type: 'audit', id: 'store' },
+    operation: event.type,
+    ...(event.tool === undefined ? {} : { resource: event.tool }),
+    ...(event.server === undefined ? {} : { server: event.server }),
+    decision: 'event',
+    severity: event.severity,
+    reason: event.message,
+    ...(event.rule === undefined ? {} : { rule: event.rule }),
+    context: { ...(event.session === undefined ? {} : { session_id: event.session }) },
+    metadata: { ...(event.detail === undefined ? {} : { detail: event.detail }) },
   };
 }
 

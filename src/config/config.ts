@@ -151,6 +151,7 @@ export interface AdminListenerConfig {
 export type EventSeverity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
 export type EventSinkConfig = (
+  | { readonly type: 'audit' }
   | { readonly type: 'file'; readonly path: string; readonly format: 'native' | 'ocsf' }
   | { readonly type: 'syslog'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly appName: string; readonly facility: number }
   | { readonly type: 'webhook'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly headers: Readonly<Record<string, string>>; readonly retries: number; readonly backoffMs: number }

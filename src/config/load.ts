@@ -364,6 +364,10 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
     : undefined;
   const events: EventsConfig = {
     sinks: (raw.events?.sinks ?? []).map((sink): EventSinkConfig => {
+      if (sink.type === 'audit') {
+        if (!raw.audit) report('error', ['events', 'sinks'], 'an audit sink needs the `audit` section (the store it writes to)');
+        return { type: 'audit', types: sink.types, minSeverity: sink.min_severity ?? 'info' };
+      }
       const filter = { types: sink.types, minSeverity: sink.min_severity ?? 'info', format: sink.format ?? 'native' } as const;
       if (sink.type === 'file') return { type: 'file', path: resolve(baseDir, sink.path), ...filter };
       if (sink.type === 'syslog') return { type: 'syslog', url: sink.url, appName: sink.app_name ?? 'guardrail', facility: sink.facility ?? 13, ...filter };

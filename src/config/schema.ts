@@ -332,6 +332,7 @@ export const eventsSchema = z
       .array(
         z.union([
           z.strictObject({ type: z.literal('file'), path: z.string().min(1).describe('JSON lines, relative to the config file.'), ...eventFilter }),
+          z.strictObject({ type: z.literal('audit'), types: eventFilter.types, min_severity: eventFilter.min_severity }).describe('The tamper-evident audit store (needs `audit`): each event an internal record in the chain.'),
           z.strictObject({
             type: z.literal('syslog'),
             url: z.string().regex(/^(udp|tcp):\/\/[^/]+$/, 'udp://HOST:PORT or tcp://HOST:PORT').describe('RFC 5424 over UDP, or over TCP with octet counting (RFC 6587).'),

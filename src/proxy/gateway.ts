@@ -137,9 +137,10 @@ export class Gateway {
       this.#telemetry = await startTelemetry(this.config.telemetry, this.events);
       this.#tracing = this.#telemetry.tracing;
     }
-    if (this.config.events.sinks.length > 0) {
+    const external = this.config.events.sinks.filter((s): s is Exclude<typeof s, { type: 'audit' }> => s.type !== 'audit');
+    if (external.length > 0) {
       const { createSink } = await import('../events/sinks.ts');
-      for (const config of this.config.events.sinks) {
+      for (const config of external) {
         const sink = createSink(config, this.logger);
         this.events.subscribe({ ...(config.types ? { types: config.types } : {}), minSeverity: config.minSeverity }, (e) => sink.send(e));
         this.#sinks.push(sink);
@@ -150,7 +151,10 @@ export class Gateway {
     if (this.config.audit) {
       // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
       const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
-      this.#audit = createAuditRecorder(this.config.audit, this.logger, { includeContent: new Set(this.config.flow.rules.filter((r) => r.includeContent).map((r) => `flow.${r.id}`)) });
+      const audit = (this.#audit = createAuditRecorder(this.config.audit, this.logger, { includeContent: new Set(this.config.flow.rules.filter((r) => r.includeContent).map((r) => `flow.${r.id}`)) }));
+      for (const sink of this.config.events.sinks) {
+        if (sink.type === 'audit') this.events.subscribe({ ...(sink.types ? { types: sink.types } : {}), minSeverity: sink.minSeverity }, (e) => audit.recordEvent(e));
+      }
       recorder = bothRecorders(decisionLog, this.#audit);
     }
     // Every recorded decision is also the events it stands for, and counts in the metrics.

@@ -32,6 +32,7 @@ describe('the audit store of a running gateway', () => {
     ws = workspace({
       upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
       audit: { dir: store, seal_every: 5, export_seals: seals },
+      events: { sinks: [{ type: 'audit', min_severity: 'medium' }] },
     });
     const raw = new RawStdio(['--config', ws.config]);
     await raw.initialize();
@@ -67,6 +68,12 @@ describe('the audit store of a running gateway', () => {
     const table = audit('query', '--store', store, '--tool', 'echo', '--format', 'table', '--limit', '3');
     expect(table.stdout.trim().split('\n')).toHaveLength(3);
     expect(table.stdout).toContain('tools/call');
+  });
+
+  it('keeps security events in the same chain, as internal records', () => {
+    const r = audit('query', '--store', store, '--decision', 'event');
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { flow_type: string; operation: string; severity: string; rule: string });
+    expect(events).toEqual([expect.objectContaining({ flow_type: 'internal', operation: 'event.security.request.denied', severity: 'medium', rule: 'request-filter.tool-denied' })]);
   });
 
   it('exports JSON lines that verify away from the gateway, with the public key', () => {
