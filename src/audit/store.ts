@@ -14,7 +14,7 @@
  * `append` returns.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { canonicalJson } from '../util/canonical-json.ts';
@@ -122,6 +122,8 @@ export class AuditStore {
   #key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
   #head: { seq: number; hash: string };
   #count: number;
+  /** The writer's lock file (one writer per store: two would fork the chain). */
+  #lock: string | undefined;
 
   constructor(options: AuditStoreOptions) {
     this.dir = options.dir;
@@ -132,6 +134,7 @@ export class AuditStore {
       this.#db = new DatabaseSync(path, { readOnly: true });
     } else {
       mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      this.#lock = takeLock(options.dir);
       this.#db = new DatabaseSync(path);
       this.#db.exec(`
         PRAGMA journal_mode = WAL;
@@ -283,7 +286,42 @@ export class AuditStore {
   }
 
   close(): void {
-    this.#db.close();
+    if (this.#db.isOpen) this.#db.close();
+    if (this.#lock) {
+      rmSync(this.#lock, { force: true });
+      this.#lock = undefined;
+    }
+  }
+}
+
+/**
+ * One writer per store: a second gateway appending to the same chain would fork it. The lock
+ * is a file holding the writer's pid; a lock whose process is gone (killed) is taken over.
+ */
+function takeLock(dir: string): string {
+  const file = join(dir, 'writer.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+        throw new Error(`the audit store at ${dir} is in use by another gateway (pid ${pid}); one gateway writes to a store`, { cause: error });
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not take the audit store's lock at ${file}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -205,3 +205,27 @@ describe('retention', () => {
   });
 });
 
+
+describe('one writer per store', () => {
+  it('refuses a second writer while the first is open, and lets one in after it closed', () => {
+    const first = new AuditStore({ dir });
+    expect(() => new AuditStore({ dir })).toThrow(/in use by another gateway/);
+    // Readers (verify, query, tail) are welcome while it writes.
+    const reader = new AuditStore({ dir, readonly: true });
+    expect(reader.head.seq).toBe(20);
+    reader.close();
+    first.close();
+    const second = new AuditStore({ dir });
+    second.close();
+  });
+
+  it('takes over the lock of a writer that died (SIGKILL leaves the lock file)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(dir, 'writer.lock'), `${dead}\n`);
+    const store = new AuditStore({ dir });
+    store.append([record(21)]);
+    store.close();
+    expect(verify().records).toBe(21);
+  });
+});
