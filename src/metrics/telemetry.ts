@@ -13,13 +13,17 @@ import type { EventBus } from '../events/bus.ts';
 /** One client call being traced. */
 export interface CallTrace {
   decisions(direction: string, decisions: readonly Decision[]): void;
-  /** Starts the upstream round trip; the function ends it. */
-  upstream(server: string): () => void;
+  /**
+   * Starts the upstream round trip: `end` ends it, `meta` is its W3C trace context for the
+   * request's `_meta` (SEP-414: `traceparent`, `tracestate`), so the server's spans join the trace.
+   */
+  upstream(server: string): { end(): void; meta: Readonly<Record<string, string>> };
   end(verdict: string | undefined, error?: string): void;
 }
 
 export interface Tracing {
-  call(method: string, attributes: Readonly<Record<string, string>>): CallTrace | undefined;
+  /** `meta` is the request's `_meta`: a client's `traceparent` there makes the call its child. */
+  call(method: string, attributes: Readonly<Record<string, string>>, meta?: unknown): CallTrace | undefined;
 }
 
 export const NO_TRACING: Tracing = { call: () => undefined };
@@ -32,12 +36,14 @@ export interface Telemetry {
 const SEVERITY = { info: 9, low: 10, medium: 13, high: 17, critical: 21 } as const; // INFO, INFO2, WARN, ERROR, FATAL
 
 export async function startTelemetry(config: TelemetryConfig, events: EventBus): Promise<Telemetry> {
-  const [api, { TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+  const [api, { TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
   ]);
+  const propagator = new W3CTraceContextPropagator();
   const resource = resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': VERSION });
   const shutdowns: (() => Promise<void>)[] = [];
   let tracing: Tracing = NO_TRACING;
@@ -50,9 +56,12 @@ export async function startTelemetry(config: TelemetryConfig, events: EventBus):
     shutdowns.push(() => provider.shutdown());
     const tracer = provider.getTracer('guardrail', VERSION);
     tracing = {
-      call(method, attributes) {
-        const span = tracer.startSpan(`mcp ${method}`, { kind: api.SpanKind.SERVER, attributes: { 'mcp.method': method, ...attributes } });
-        const parent = api.trace.setSpan(api.context.active(), span);
+      call(method, attributes, meta) {
+        // A client already inside a trace sent its context in _meta: this call joins it.
+        const carrier = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
+        const remote = typeof carrier.traceparent === 'string' ? propagator.extract(api.ROOT_CONTEXT, carrier, api.defaultTextMapGetter) : api.ROOT_CONTEXT;
+        const span = tracer.startSpan(`mcp ${method}`, { kind: api.SpanKind.SERVER, attributes: { 'mcp.method': method, ...attributes } }, remote);
+        const parent = api.trace.setSpan(remote, span);
         return {
           decisions(direction, decisions) {
             for (const d of decisions) {
@@ -61,7 +70,9 @@ export async function startTelemetry(config: TelemetryConfig, events: EventBus):
           },
           upstream(server) {
             const child = tracer.startSpan(`upstream ${server}`, { kind: api.SpanKind.CLIENT, attributes: { 'mcp.server': server, 'mcp.method': method } }, parent);
-            return () => child.end();
+            const out: Record<string, string> = {};
+            propagator.inject(api.trace.setSpan(parent, child), out, api.defaultTextMapSetter);
+            return { end: () => child.end(), meta: out };
           },
           end(verdict, error) {
             if (verdict) span.setAttribute('guardrail.verdict', verdict);

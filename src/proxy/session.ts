@@ -202,11 +202,15 @@ export class Session {
     const route: Route | undefined = CLIENT_REQUESTS[request.method];
     const target = route ? this.#resolve(route, request) : {};
     const key = idKey(request.id);
-    const trace = this.#o.tracing?.call(request.method, {
-      'session.id': this.id,
-      ...(target.link ? { 'mcp.server': target.link.name } : {}),
-      ...(target.name ? { 'mcp.target': target.name } : {}),
-    });
+    const trace = this.#o.tracing?.call(
+      request.method,
+      {
+        'session.id': this.id,
+        ...(target.link ? { 'mcp.server': target.link.name } : {}),
+        ...(target.name ? { 'mcp.target': target.name } : {}),
+      },
+      (request.params as Obj | undefined)?._meta,
+    );
     const traced = trace ? { trace, verdict: undefined as string | undefined } : undefined;
     if (traced) this.#traces.set(key, traced);
     let failure: string | undefined;
@@ -411,6 +415,12 @@ export class Session {
     if (era === 'modern' && upstreamEra === 'legacy' && INPUT_METHODS.has(request.method)) return this.#parked(frame, link, innerName);
     let message = this.#inward(request, innerName);
     message = requestForUpstream(message, era, upstreamEra, this.#hello!, this.#logLevel);
+    // Traced: the server gets the upstream span's context in _meta (SEP-414) and joins the trace.
+    const upstreamSpan = this.#traces.get(idKey(clientId))?.trace.upstream(link.name);
+    if (upstreamSpan && Object.keys(upstreamSpan.meta).length > 0) {
+      const params = (message.params ?? {}) as Obj;
+      message = { ...message, params: { ...params, _meta: { ...((params._meta as Obj | undefined) ?? {}), ...upstreamSpan.meta } } };
+    }
     const outbound = message === request ? frame : mutated(frame, message);
     const inflight: Inflight = { cancelled: false, link };
     const key = idKey(clientId);
@@ -424,7 +434,6 @@ export class Session {
     };
     let streamed = false;
     const started = performance.now();
-    const endUpstream = this.#traces.get(idKey(clientId))?.trace.upstream(link.name);
     const response = await link.request(outbound, owner, {
       open,
       onAnswer: (info) => (streamed = info?.streamed === true),
@@ -433,7 +442,7 @@ export class Session {
       ...(headers && upstreamEra === 'modern' && era === 'modern' && Object.keys(headers).length > 0 ? { headers } : {}),
     });
     this.#o.metrics?.upstreamLatency(link.name, request.method, (performance.now() - started) / 1000);
-    endUpstream?.();
+    upstreamSpan?.end();
     if (this.#inflight.get(key) === inflight) this.#inflight.delete(key);
     if (inflight.cancelled || this.#closed) return;
     let outcome = await this.#run(response, { direction: 'server-to-client', era: upstreamEra, method: request.method, server: link.name, target: innerName, request: message, id: clientId });

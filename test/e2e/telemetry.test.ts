@@ -14,7 +14,11 @@ type Span = { traceId: string; spanId: string; parentSpanId?: string; name: stri
 type LogRecord = { severityText: string; body: { stringValue: string }; attributes: Attribute[] };
 const attr = (list: Attribute[] | undefined, key: string) => list?.find((a) => a.key === key)?.value.stringValue;
 
+const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+
 describe('OpenTelemetry export', () => {
+  let serverMeta: Record<string, string> = {};
   let collector: Server;
   let ws: Workspace;
   const spans: Span[] = [];
@@ -47,6 +51,9 @@ describe('OpenTelemetry export', () => {
     raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/x' } } });
     await raw.response(1);
     await raw.response(2);
+    // A client inside a trace: its context in _meta (SEP-414).
+    raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: '__meta__' }, _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } } });
+    serverMeta = JSON.parse(((await raw.response(3)) as { result: { content: { text: string }[] } }).result.content[0]!.text) as Record<string, string>;
     // Stopping the gateway flushes what is batched.
     expect(await raw.end()).toBe(0);
   });
@@ -75,5 +82,14 @@ describe('OpenTelemetry export', () => {
     const record = await eventually(() => logs.find((l) => attr(l.attributes, 'event.name') === 'event.security.request.denied'), 10_000, 'the log record');
     expect(record.severityText).toBe('MEDIUM');
     expect(attr(record.attributes, 'guardrail.rule')).toBe('request-filter.tool-denied');
+  });
+
+  it('joins the trace of a client that sent its context in _meta, and passes the trace on to the server', async () => {
+    const call = await eventually(() => spans.find((s) => s.name === 'mcp tools/call' && s.traceId === CLIENT_TRACE), 10_000, 'the joined span');
+    expect(call.parentSpanId).toBe(CLIENT_SPAN);
+    const upstream = spans.find((s) => s.name === 'upstream fx' && s.parentSpanId === call.spanId)!;
+    expect(upstream.traceId).toBe(CLIENT_TRACE);
+    // The server received the upstream span as its parent.
+    expect(serverMeta.traceparent).toBe(`00-${CLIENT_TRACE}-${upstream.spanId}-01`);
   });
 });
