@@ -63,9 +63,14 @@ export function pruneBody(prune: Omit<Prune, 'signature'>): string {
 }
 
 export function verifyPrune(prune: Prune, publicKey: KeyObject): boolean {
-  if (prune.alg !== SEAL_ALGORITHM) return false;
+  return signedBy(prune.alg, pruneBody(prune), prune.signature, publicKey);
+}
+
+/** Whether `body` carries a valid Ed25519 `signature` by `publicKey` (false for another algorithm). */
+function signedBy(alg: string, body: string, signature: string, publicKey: KeyObject): boolean {
+  if (alg !== SEAL_ALGORITHM) return false;
   try {
-    return verify(null, Buffer.from(pruneBody(prune), 'utf8'), publicKey, Buffer.from(prune.signature, 'base64'));
+    return verify(null, Buffer.from(body, 'utf8'), publicKey, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }
@@ -84,12 +89,7 @@ export function keyId(publicKey: KeyObject): string {
 }
 
 export function verifySeal(seal: Seal, publicKey: KeyObject): boolean {
-  if (seal.alg !== SEAL_ALGORITHM) return false;
-  try {
-    return verify(null, Buffer.from(sealBody(seal), 'utf8'), publicKey, Buffer.from(seal.signature, 'base64'));
-  } catch {
-    return false;
-  }
+  return signedBy(seal.alg, sealBody(seal), seal.signature, publicKey);
 }
 
 /** The Ed25519 key of a data directory: made on first use, private key readable by the owner only. */
