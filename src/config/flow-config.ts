@@ -7,12 +7,12 @@
 import { isSafe } from 'redos-detector';
 import { compileGlobs } from '../access/globs.ts';
 import { DETECTOR_IDS } from '../flow/detectors.ts';
+import { LEVEL_NAMES } from '../flow/levels.ts';
 import type { ClassificationRuleConfig, FlowAction, FlowConfig, FlowLevel, FlowRuleConfig } from './config.ts';
 import type { RawFlow, RawProfile } from './schema.ts';
 
 type Report = (severity: 'error' | 'warning', path: (string | number)[], message: string) => void;
 
-const LEVEL_ORDER: readonly FlowLevel[] = ['PUBLIC', 'INTERNAL', 'SENSITIVE', 'RESTRICTED'];
 const DEFAULT_LEVELS: Record<FlowLevel, FlowAction> = { PUBLIC: 'allow', INTERNAL: 'allow', SENSITIVE: 'allow', RESTRICTED: 'transform' };
 
 export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | undefined, report: Report): FlowConfig {
@@ -21,7 +21,7 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
   const rawLevels = Object.assign({}, ...sections.map((f) => f.levels ?? {})) as NonNullable<RawFlow['levels']>;
   const pendingDetectorChecks: [string, (string | number)[]][] = [];
   const levels = Object.fromEntries(
-    LEVEL_ORDER.map((level) => {
+    LEVEL_NAMES.map((level) => {
       const entry = rawLevels[level];
       const action = entry?.action ?? DEFAULT_LEVELS[level];
       entry?.transformations?.forEach((t, j) => {
@@ -70,7 +70,7 @@ export function normaliseFlow(layers: readonly RawProfile[], raw: RawFlow | unde
       for (const [key, glob] of Object.entries(rule[side] ?? {})) checkGlob(glob, [...path, side, key], report);
     }
     rule.detectors?.forEach((id, j) => knownDetector(id, [...path, 'detectors', j]));
-    const levelsFor = rule.min_classification ? LEVEL_ORDER.slice(LEVEL_ORDER.indexOf(rule.min_classification)) : rule.classification;
+    const levelsFor = rule.min_classification ? LEVEL_NAMES.slice(LEVEL_NAMES.indexOf(rule.min_classification)) : rule.classification;
     if (rule.action !== 'transform' && rule.transformations) report('error', [...path, 'transformations'], 'only a transform rule has transformations');
     rule.transformations?.forEach((t, j) => {
       const only = t.split(':')[1];

@@ -5,7 +5,6 @@
  * the first within the window. A rule that fired stays quiet for that key for one window, so a
  * storm raises one alert, not one per event.
  */
-import { compileGlobs, type GlobList } from '../access/globs.ts';
 import type { EventBus, SecurityEvent } from './bus.ts';
 import type { Severity } from './taxonomy.ts';
 
@@ -62,9 +61,8 @@ export function correlate(bus: EventBus, rules: readonly CorrelationRule[], now:
     const quiet = (key: string) => (quietUntil.get(key) ?? 0) > now();
     if ('count' in rule) {
       const seen = new Map<string, number[]>();
-      const types: GlobList = compileGlobs(rule.types);
+      // The subscription delivers only the rule's types.
       bus.subscribe({ types: rule.types }, (e) => {
-        if (types.matches(e.type) === undefined) return;
         const key = keyOf(e);
         const t = now();
         const times = (seen.get(key) ?? []).filter((x) => x > t - rule.withinMs);

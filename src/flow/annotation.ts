@@ -23,14 +23,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { kindOf, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { canonicalJson, isPlainObject } from '../util/canonical-json.ts';
+import { isLevel, type LevelName } from './levels.ts';
 
 export { canonicalJson };
 
 export const ANNOTATION_KEY = 'dev.guardrail/security';
 
-export type ClassificationName = 'PUBLIC' | 'INTERNAL' | 'SENSITIVE' | 'RESTRICTED';
+export type ClassificationName = LevelName;
 
-const CLASSIFICATIONS: ReadonlySet<string> = new Set<ClassificationName>(['PUBLIC', 'INTERNAL', 'SENSITIVE', 'RESTRICTED']);
 const ALG = 'hmac-sha256';
 const MIN_KEY_BYTES = 32;
 const MAX_SOURCE_LENGTH = 256;
@@ -176,7 +176,7 @@ export class AnnotationSigner {
    * object, a value outside JSON); no sequence number is spent then.
    */
   sign(message: JsonRpcMessage, label: AnnotationLabel): JsonRpcMessage {
-    if (!CLASSIFICATIONS.has(label.classification)) throw new TypeError(`AnnotationSigner: unknown classification ${JSON.stringify(label.classification)}`);
+    if (!isLevel(label.classification)) throw new TypeError(`AnnotationSigner: unknown classification ${JSON.stringify(label.classification)}`);
     const problem = transformationsProblem(label.transformations);
     if (problem !== undefined) throw new TypeError(`AnnotationSigner: ${problem}`);
     const name = containerName(message);
@@ -329,7 +329,7 @@ function readAnnotation(raw: unknown): SecurityAnnotation | string {
   if (unknown.length > 0) return `unknown member ${JSON.stringify(unknown[0])}`;
   if (raw.v !== 1) return '"v" must be 1';
   if (raw.alg !== ALG) return `"alg" must be "${ALG}"`;
-  if (typeof raw.classification !== 'string' || !CLASSIFICATIONS.has(raw.classification)) return '"classification" must be PUBLIC, INTERNAL, SENSITIVE or RESTRICTED';
+  if (typeof raw.classification !== 'string' || !isLevel(raw.classification)) return '"classification" must be PUBLIC, INTERNAL, SENSITIVE or RESTRICTED';
   const sourceIssue = sourceProblem(raw.source);
   if (sourceIssue !== undefined) return sourceIssue;
   if (typeof raw.sequence !== 'number' || !Number.isSafeInteger(raw.sequence) || raw.sequence < 1) return '"sequence" must be a positive integer';

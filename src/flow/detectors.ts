@@ -75,6 +75,7 @@ interface TokenRule {
 }
 
 const TOKEN_TAIL = /[A-Za-z0-9_-]/;
+const ALNUM = /[A-Za-z0-9]/;
 /**
  * A token body that looks random: varied characters, and no placeholder word unless the body
  * is long and dense enough that the word is chance (a 60-character random body holds "your"
@@ -119,7 +120,7 @@ export function tokenAt(text: string, at: number, out: Hit[]): number {
     if (!m) continue;
     const end = at + m[0].length;
     const next = text.charAt(end);
-    if ((rule.stop ?? /[A-Za-z0-9]/).test(next)) continue;
+    if ((rule.stop ?? ALNUM).test(next)) continue;
     if (rule.valid && !rule.valid(m[0])) continue;
     const level = rule.level?.(m[0]);
     out.push(level ? { id: rule.id, start: at, end, level } : { id: rule.id, start: at, end });

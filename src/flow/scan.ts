@@ -211,7 +211,7 @@ function percentDecode(run: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < run.length; i++) {
     const c = run.charCodeAt(i);
-    if (c === 37 && i + 2 < run.length + 0 && /^[0-9A-Fa-f]{2}$/.test(run.slice(i + 1, i + 3))) {
+    if (c === 37 && i + 2 < run.length && /^[0-9A-Fa-f]{2}$/.test(run.slice(i + 1, i + 3))) {
       bytes.push(parseInt(run.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c === 43) bytes.push(32);

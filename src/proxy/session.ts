@@ -15,6 +15,7 @@ import type { SecurityContext } from '../pipeline/security-context.ts';
 import type { Direction } from '../pipeline/stage.ts';
 import { AmbiguousIdError, frameOf, mutated, withId, type Frame, type FrameLabel } from '../protocol/frame.ts';
 import type { FrameAnnotator, Verified } from '../flow/annotate.ts';
+import { maxLevel } from '../flow/levels.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { CallTrace, Tracing } from '../metrics/telemetry.ts';
@@ -975,8 +976,6 @@ function inherited(verified: Verified & { ok: true }): FrameLabel | undefined {
   return a ? { classification: a.classification, transformations: a.transformations } : undefined;
 }
 
-const LEVEL_RANK: Readonly<Record<FrameLabel['classification'], number>> = { PUBLIC: 0, INTERNAL: 1, SENSITIVE: 2, RESTRICTED: 3 };
-
 /**
  * The outcome's frame labelled with what the information-flow stage concluded, raised to what
  * a verified peer had said (`inherited`), for the annotation the gateway signs.
@@ -986,7 +985,7 @@ function labelled(outcome: PipelineOutcome, inherited: FrameLabel | undefined): 
   if ((!flow && !inherited) || outcome.verdict === 'deny') return outcome;
   const evidence = (flow?.evidence ?? {}) as { classification?: FrameLabel['classification']; transformations?: string[] };
   const own = evidence.classification ?? 'PUBLIC';
-  const classification = inherited && LEVEL_RANK[inherited.classification] > LEVEL_RANK[own] ? inherited.classification : own;
+  const classification = inherited ? maxLevel(inherited.classification, own) : own;
   const transformations = [...new Set([...(inherited?.transformations ?? []), ...(evidence.transformations ?? [])])];
   return { ...outcome, frame: { ...outcome.frame, label: { classification, transformations } } };
 }
