@@ -19,7 +19,8 @@
  * redacted.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AuditConfig } from '../config/config.ts';
 import type { Logger } from '../util/logger.ts';
@@ -30,7 +31,7 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import type { SecurityEvent } from '../events/bus.ts';
 import type { DecisionRecord, DecisionRecorder, RecordedContent } from './decision-log.ts';
-import { AuditStore, type StoredRecord } from './store.ts';
+import { AuditStore, createOnce, type StoredRecord } from './store.ts';
 
 export interface AuditRecorder extends DecisionRecorder {
   readonly store: AuditStore;
@@ -94,12 +95,12 @@ function withoutMeta(value: unknown): unknown {
 /** The data directory's key for `content_hashes`: made on first use, readable by the owner only. */
 export function contentHashKey(dir: string): Buffer {
   const file = join(dir, 'hash-key');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
-  }
+  createOnce(file, () => randomBytes(32));
   return readFileSync(file);
 }
+
+/** Which gateway process wrote a record: several may share a store. */
+const INSTANCE = `${process.pid}@${hostname()}`;
 
 export function flowRecord(entry: DecisionRecord, now = new Date(), content?: RecordedContent, options?: ContentOptions): StoredRecord {
   const fromClient = entry.direction === 'client-to-server';
@@ -120,7 +121,7 @@ export function flowRecord(entry: DecisionRecord, now = new Date(), content?: Re
     classification: evidence.classification ?? 'PUBLIC',
     decision: entry.verdict,
     ...(last ? { reason: last.reason, rule: last.rule } : {}),
-    context: { session_id: entry.session, ...(entry.id === undefined || entry.id === null ? {} : { correlation_id: String(entry.id) }) },
+    context: { session_id: entry.session, ...(entry.id === undefined || entry.id === null ? {} : { correlation_id: String(entry.id) }), instance: INSTANCE },
     metadata: {
       decisions: entry.decisions.map((d) => ({ effect: d.effect, rule: d.rule, layer: d.layer, stage: d.stage })),
       ...(evidence.detectors ? { detectors: evidence.detectors } : {}),
@@ -290,7 +291,7 @@ export function eventRecord(event: SecurityEvent): StoredRecord {
     severity: event.severity,
     reason: event.message,
     ...(event.rule === undefined ? {} : { rule: event.rule }),
-    context: { ...(event.session === undefined ? {} : { session_id: event.session }) },
+    context: { ...(event.session === undefined ? {} : { session_id: event.session }), instance: INSTANCE },
     metadata: { ...(event.detail === undefined ? {} : { detail: event.detail }) },
   };
 }

@@ -12,10 +12,15 @@
  * The store is synchronous (node:sqlite is); the recorder calls it off the request path, in
  * batches. One transaction per batch: with `synchronous=FULL` the batch is on disk when
  * `append` returns.
+ *
+ * Several gateways may write to one store (two desktop clients starting the same config, a
+ * restart overlapping the old process): each batch reads the chain's head inside its own
+ * write transaction (`BEGIN IMMEDIATE` holds SQLite's write lock), so batches from different
+ * processes interleave into one chain and never fork it. Seals and retention do the same.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { canonicalJson } from '../util/canonical-json.ts';
 
@@ -95,14 +100,32 @@ export function verifySeal(seal: Seal, publicKey: KeyObject): boolean {
 /** The Ed25519 key of a data directory: made on first use, private key readable by the owner only. */
 export function sealingKey(dir: string): { privateKey: KeyObject; publicKey: KeyObject } {
   const file = join(dir, 'seal-key.pem');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const pair = generateKeyPairSync('ed25519');
-    writeFileSync(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    writeFileSync(join(dir, 'seal-key.pub.pem'), pair.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
-  }
+  const made = createOnce(file, () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const privateKey = createPrivateKey(readFileSync(file));
-  return { privateKey, publicKey: createPublicKey(privateKey) };
+  const publicKey = createPublicKey(privateKey);
+  if (made || !existsSync(join(dir, 'seal-key.pub.pem'))) writeFileSync(join(dir, 'seal-key.pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  return { privateKey, publicKey };
+}
+
+/**
+ * Creates a secret file (mode 0600) once, even when several gateways start together: the
+ * content is written to a private temporary file and linked into place, which fails for all
+ * but the first, so no one ever reads a half-written key. Returns whether this call made it.
+ */
+export function createOnce(file: string, content: () => string | Buffer): boolean {
+  if (existsSync(file)) return false;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temporary, content(), { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temporary, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
 
 export interface AuditStoreOptions {
@@ -116,26 +139,25 @@ export interface AuditStoreOptions {
 export class AuditStore {
   readonly dir: string;
   readonly #db: DatabaseSync;
-  readonly #insert: StatementSync | undefined;
-  readonly #insertSeal: StatementSync | undefined;
+  readonly #writable: boolean;
   readonly #exportSeals: string | undefined;
+  readonly #last: StatementSync;
+  #insert: StatementSync | undefined;
   #key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
-  #head: { seq: number; hash: string };
-  #count: number;
-  /** The writer's lock file (one writer per store: two would fork the chain). */
-  #lock: string | undefined;
 
   constructor(options: AuditStoreOptions) {
     this.dir = options.dir;
     this.#exportSeals = options.exportSeals;
+    this.#writable = !options.readonly;
     const path = join(options.dir, 'audit.db');
     if (options.readonly) {
       if (!existsSync(path)) throw new Error(`no audit store at ${path}`);
       this.#db = new DatabaseSync(path, { readOnly: true });
     } else {
       mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-      this.#lock = takeLock(options.dir);
       this.#db = new DatabaseSync(path);
+      // Another gateway may hold the write lock for a batch: wait for it rather than fail.
+      this.#db.exec('PRAGMA busy_timeout = 10000');
       this.#db.exec(`
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = FULL;
@@ -151,56 +173,71 @@ export class AuditStore {
           id INTEGER PRIMARY KEY, upto INTEGER NOT NULL, head TEXT NOT NULL, time TEXT NOT NULL,
           reason TEXT NOT NULL, alg TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL);
       `);
-      this.#insert = this.#db.prepare('INSERT INTO records (seq, timestamp, session, server, tool, decision, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      this.#insertSeal = this.#db.prepare('INSERT INTO seals (seq, count, head, time, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)');
     }
-    // The chain continues from the last record on disk (after a crash too).
-    const last = this.#db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    this.#head = last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS };
-    this.#count = Number((this.#db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n);
+    this.#last = this.#db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
   }
 
+  /** The chain's head as it is on disk now (another writer may have moved it). */
   get head(): { readonly seq: number; readonly hash: string } {
-    return this.#head;
+    const last = this.#last.get() as { seq: number; hash: string } | undefined;
+    return last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS };
   }
 
+  /** Records in the store (fewer than the head's sequence once retention removed some). */
   get count(): number {
-    return this.#count;
+    return Number((this.#db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n);
   }
 
-  /** Appends records in one transaction; they are on disk when this returns. */
-  append(records: readonly StoredRecord[]): void {
-    if (!this.#insert) throw new Error('the audit store is open read-only');
-    if (records.length === 0) return;
-    let { seq, hash } = this.#head;
+  /**
+   * Runs `work` holding SQLite's write lock, so the head it reads is the head it extends even
+   * with other writers on the store; rolled back if it throws.
+   */
+  #transaction<T>(work: () => T): T {
+    if (!this.#writable) throw new Error('the audit store is open read-only');
     this.#db.exec('BEGIN IMMEDIATE');
     try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * Appends records in one transaction, after whatever the chain's head is then; they are on
+   * disk when this returns. Returns the sequence of the last one.
+   */
+  append(records: readonly StoredRecord[]): number {
+    if (records.length === 0) return this.head.seq;
+    const insert = (this.#insert ??= this.#db.prepare('INSERT INTO records (seq, timestamp, session, server, tool, decision, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    return this.#transaction(() => {
+      let { seq, hash } = this.head;
       for (const record of records) {
         seq += 1;
         const body = canonicalJson({ ...record, sequence: seq });
         const next = linkHash(hash, seq, body);
         const context = (record.context ?? {}) as { session_id?: string };
-        this.#insert.run(seq, record.timestamp, context.session_id ?? null, str(record.server), str(record.resource), str(record.decision), body, hash, next);
+        insert.run(seq, record.timestamp, context.session_id ?? null, str(record.server), str(record.resource), str(record.decision), body, hash, next);
         hash = next;
       }
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
-    }
-    this.#head = { seq, hash };
-    this.#count += records.length;
+      return seq;
+    });
   }
 
   /** Signs the chain's head as it is now; the seal is stored and, when configured, exported. */
   seal(now = new Date()): Seal {
-    if (!this.#insertSeal) throw new Error('the audit store is open read-only');
     this.#key ??= sealingKey(this.dir);
-    // The count is of records ever written (the head's sequence), so retention does not change it.
-    const unsigned = { seq: this.#head.seq, count: this.#head.seq, head: this.#head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
-    const signature = sign(null, Buffer.from(sealBody(unsigned), 'utf8'), this.#key.privateKey).toString('base64');
-    const seal: Seal = { ...unsigned, signature };
-    this.#insertSeal.run(seal.seq, seal.count, seal.head, seal.time, seal.alg, seal.key, seal.signature);
+    const key = this.#key;
+    const seal = this.#transaction(() => {
+      const head = this.head;
+      // The count is of records ever written (the head's sequence), so retention does not change it.
+      const unsigned = { seq: head.seq, count: head.seq, head: head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
+      const signed: Seal = { ...unsigned, signature: sign(null, Buffer.from(sealBody(unsigned), 'utf8'), key.privateKey).toString('base64') };
+      this.#db.prepare('INSERT INTO seals (seq, count, head, time, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)').run(signed.seq, signed.count, signed.head, signed.time, signed.alg, signed.key, signed.signature);
+      return signed;
+    });
     if (this.#exportSeals) appendFileSync(this.#exportSeals, `${JSON.stringify(seal)}\n`, { mode: 0o644 });
     return seal;
   }
@@ -211,43 +248,39 @@ export class AuditStore {
    * in the same transaction. Returns the last sequence removed, or 0.
    */
   retain(policy: { maxAgeMs?: number; maxBytes?: number }, now = new Date()): number {
-    if (!this.#insert) throw new Error('the audit store is open read-only');
-    const first = this.#db.prepare('SELECT min(seq) AS seq FROM records').get() as { seq: number | null };
-    if (first.seq === null || this.#count <= 1) return 0;
-    let upto = 0;
-    if (policy.maxAgeMs !== undefined) {
-      const cutoff = new Date(now.getTime() - policy.maxAgeMs).toISOString();
-      const old = this.#db.prepare('SELECT max(seq) AS seq FROM records WHERE timestamp < ?').get(cutoff) as { seq: number | null };
-      upto = Math.max(upto, Number(old.seq ?? 0));
-    }
-    if (policy.maxBytes !== undefined) {
-      const pages = this.#db.prepare('SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()) AS used, (SELECT page_size FROM pragma_page_size()) AS size').get() as { used: number; size: number };
-      const used = Number(pages.used) * Number(pages.size);
-      if (used > policy.maxBytes) {
-        // Remove enough of the oldest records to come under the limit, with a tenth to spare.
-        const perRecord = used / this.#count;
-        const excess = Math.ceil((used - policy.maxBytes * 0.9) / perRecord);
-        upto = Math.max(upto, Number(first.seq) + excess - 1);
-      }
-    }
-    upto = Math.min(upto, this.#head.seq - 1);
-    if (upto < Number(first.seq)) return 0;
     this.#key ??= sealingKey(this.dir);
-    const at = this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(upto) as { hash: string } | undefined;
-    if (!at) return 0;
-    const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: 'retention', alg: SEAL_ALGORITHM, key: keyId(this.#key.publicKey) };
-    const signature = sign(null, Buffer.from(pruneBody(unsigned), 'utf8'), this.#key.privateKey).toString('base64');
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      const removed = this.#db.prepare('DELETE FROM records WHERE seq <= ?').run(upto);
+    const key = this.#key;
+    return this.#transaction(() => {
+      const range = this.#db.prepare('SELECT min(seq) AS first, max(seq) AS last, count(*) AS n FROM records').get() as { first: number | null; last: number | null; n: number };
+      const count = Number(range.n);
+      if (range.first === null || range.last === null || count <= 1) return 0;
+      const first = Number(range.first);
+      let upto = 0;
+      if (policy.maxAgeMs !== undefined) {
+        const cutoff = new Date(now.getTime() - policy.maxAgeMs).toISOString();
+        const old = this.#db.prepare('SELECT max(seq) AS seq FROM records WHERE timestamp < ?').get(cutoff) as { seq: number | null };
+        upto = Math.max(upto, Number(old.seq ?? 0));
+      }
+      if (policy.maxBytes !== undefined) {
+        const pages = this.#db.prepare('SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()) AS used, (SELECT page_size FROM pragma_page_size()) AS size').get() as { used: number; size: number };
+        const used = Number(pages.used) * Number(pages.size);
+        if (used > policy.maxBytes) {
+          // Remove enough of the oldest records to come under the limit, with a tenth to spare.
+          const perRecord = used / count;
+          const excess = Math.ceil((used - policy.maxBytes * 0.9) / perRecord);
+          upto = Math.max(upto, first + excess - 1);
+        }
+      }
+      upto = Math.min(upto, Number(range.last) - 1);
+      if (upto < first) return 0;
+      const at = this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(upto) as { hash: string } | undefined;
+      if (!at) return 0;
+      const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: 'retention', alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
+      const signature = sign(null, Buffer.from(pruneBody(unsigned), 'utf8'), key.privateKey).toString('base64');
+      this.#db.prepare('DELETE FROM records WHERE seq <= ?').run(upto);
       this.#db.prepare('INSERT INTO prunes (upto, head, time, reason, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)').run(upto, at.hash, unsigned.time, unsigned.reason, unsigned.alg, unsigned.key, signature);
-      this.#db.exec('COMMIT');
-      this.#count -= Number(removed.changes);
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
-    }
-    return upto;
+      return upto;
+    });
   }
 
   prunes(): Prune[] {
@@ -287,41 +320,6 @@ export class AuditStore {
 
   close(): void {
     if (this.#db.isOpen) this.#db.close();
-    if (this.#lock) {
-      rmSync(this.#lock, { force: true });
-      this.#lock = undefined;
-    }
-  }
-}
-
-/**
- * One writer per store: a second gateway appending to the same chain would fork it. The lock
- * is a file holding the writer's pid; a lock whose process is gone (killed) is taken over.
- */
-function takeLock(dir: string): string {
-  const file = join(dir, 'writer.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return file;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-        throw new Error(`the audit store at ${dir} is in use by another gateway (pid ${pid}); one gateway writes to a store`, { cause: error });
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  throw new Error(`could not take the audit store's lock at ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

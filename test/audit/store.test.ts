@@ -206,26 +206,50 @@ describe('retention', () => {
 });
 
 
-describe('one writer per store', () => {
-  it('refuses a second writer while the first is open, and lets one in after it closed', () => {
+describe('several writers on one store', () => {
+  it('interleaves their batches into one chain: each batch extends the head on disk, not the one it last saw', () => {
     const first = new AuditStore({ dir });
-    expect(() => new AuditStore({ dir })).toThrow(/in use by another gateway/);
-    // Readers (verify, query, tail) are welcome while it writes.
+    const second = new AuditStore({ dir });
+    // Readers (verify, query, tail) are welcome while they write.
     const reader = new AuditStore({ dir, readonly: true });
-    expect(reader.head.seq).toBe(20);
+    expect(first.append([record(21), record(22)])).toBe(22);
+    expect(second.append([record(23)])).toBe(23);
+    expect(first.append([record(24)])).toBe(24);
+    second.seal();
+    expect(first.head.seq).toBe(24);
+    expect(reader.head.seq).toBe(24);
     reader.close();
     first.close();
-    const second = new AuditStore({ dir });
     second.close();
+    const result = verify();
+    expect(result.breaks).toEqual([]);
+    expect(result.records).toBe(24);
+    expect(result.unsealed).toBe(0);
   });
 
-  it('takes over the lock of a writer that died (SIGKILL leaves the lock file)', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    writeFileSync(join(dir, 'writer.lock'), `${dead}\n`);
-    const store = new AuditStore({ dir });
-    store.append([record(21)]);
-    store.close();
-    expect(verify().records).toBe(21);
+  it('makes one sealing key and one hash key when writers start together', async () => {
+    const { spawn } = await import('node:child_process');
+    const fresh = join(dir, 'fresh');
+    const script = `
+      const { sealingKey } = await import(${JSON.stringify(new URL('../../src/audit/store.ts', import.meta.url).href)});
+      const { contentHashKey } = await import(${JSON.stringify(new URL('../../src/audit/audit-recorder.ts', import.meta.url).href)});
+      const { createHash } = await import('node:crypto');
+      const { publicKey } = sealingKey(${JSON.stringify(fresh)});
+      process.stdout.write(createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).update(contentHashKey(${JSON.stringify(fresh)})).digest('hex'));`;
+    const outputs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
+        }),
+      ),
+    );
+    // Every process ended up with the same keys: no one overwrote or half-read another's.
+    expect(new Set(outputs).size).toBe(1);
+    expect(outputs[0]).toMatch(/^[0-9a-f]{64}$/);
   });
 });

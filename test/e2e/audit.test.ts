@@ -181,3 +181,41 @@ describe('block mode: nothing is forwarded unrecorded', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('two gateways sharing one store', () => {
+  let dir: string;
+  let ws: Workspace;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-shared-'));
+    ws = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } }, audit: { dir: join(dir, 'audit'), seal_every: 40 } });
+  });
+
+  afterAll(() => {
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('write one chain together (two clients starting the same config), and it verifies', async () => {
+    const store = join(dir, 'audit');
+    const gateways = [new RawStdio(['--config', ws.config]), new RawStdio(['--config', ws.config])];
+    await Promise.all(gateways.map((g) => g.initialize()));
+    const calls = 300;
+    for (let i = 0; i < calls; i++) for (const g of gateways) g.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'echo', arguments: { text: `shared ${i}` } } });
+    for (const g of gateways) for (let i = 0; i < calls; i++) await g.response(i);
+    expect(await Promise.all(gateways.map((g) => g.end()))).toEqual([0, 0]);
+
+    const r = audit('verify', '--store', store, '--json');
+    expect(r.status, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, unsealed: 0 });
+    const records = audit('query', '--store', store, '--tool', 'echo')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { flow_type: string; context: { instance: string } });
+    const requests = records.filter((rec) => rec.flow_type === 'request');
+    expect(requests).toHaveLength(2 * calls);
+    // Both processes wrote, and their records say which one did.
+    const instances = new Set(requests.map((rec) => rec.context.instance));
+    expect([...instances].map((i) => Number(i.split('@')[0])).sort()).toEqual(gateways.map((g) => g.process.pid).sort());
+  });
+});
