@@ -20,7 +20,8 @@
  * what the HMAC vouched for. Consequence: an empty `_meta` or an empty `params` in the signed
  * message arrives as an absent one.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../util/hmac.ts';
 import { kindOf, type JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { canonicalJson, isPlainObject } from '../util/canonical-json.ts';
 import { isLevel, type LevelName } from './levels.ts';
@@ -110,7 +111,7 @@ function macInput(stripped: JsonRpcMessage, unsigned: Omit<SecurityAnnotation, '
 }
 
 function mac(key: Buffer, input: string): string {
-  return createHmac('sha256', key).update(input, 'utf8').digest('base64url');
+  return hmacSha256(key, input, 'base64url');
 }
 
 function checkKey(key: unknown, what: string): Buffer {

@@ -4,7 +4,8 @@
  * a pseudonym the gateway keeps per session and restores only on the way back to where the
  * value came from (its server, or the client), `drop` withholds the whole text.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hmacSha256 } from '../util/hmac.ts';
 import type { LevelName } from './levels.ts';
 
 export type TransformationName = 'redact' | 'hash' | 'tokenize' | 'drop';
@@ -21,7 +22,7 @@ const RANK: Readonly<Record<TransformationName, number>> = { drop: 3, redact: 2,
 
 /** A keyed, stable digest of a value: 16 hex characters of HMAC-SHA-256. */
 export function keyedHash(key: Buffer, value: string): string {
-  return createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, 16);
+  return hmacSha256(key, value, 'hex').slice(0, 16);
 }
 
 const TOKEN = /tok_[a-z2-7]{16}/g;

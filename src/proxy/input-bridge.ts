@@ -10,7 +10,8 @@
  * named by a `requestState` the gateway seals with an HMAC (bound to the method and the tool or
  * prompt), so a client can neither forge one nor reuse it for another call.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../util/hmac.ts';
 import type { Frame } from '../protocol/frame.ts';
 import type { JsonRpcId, JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import type { UpstreamLink } from './upstream-link.ts';
@@ -109,7 +110,7 @@ export class ParkedCall {
 }
 
 function sign(token: string, method: string, name: string | undefined): string {
-  return createHmac('sha256', KEY).update(`${token}\n${method}\n${name ?? ''}`).digest('base64url');
+  return hmacSha256(KEY, `${token}\n${method}\n${name ?? ''}`, 'base64url');
 }
 
 /** Whether a `requestState` is one of ours (and not the server's own opaque state). */
