@@ -2,16 +2,18 @@
  * The audit recorder: turns each decision the session reports into a FlowRecord (seed 001
  * §7.1.2) and hands it to the tamper-evident store in batches, off the request path: `record`
  * only queues the entry; at the end of the event-loop turn the queued entries become records
- * (hashes, redacted content) and are written in one transaction (durable when it returns). The queue is bounded. What happens
- * when the store cannot keep up or fails is configured:
+ * (hashes, redacted content) and go to the store's writer thread, which chains them and
+ * writes them in one transaction (durable when it answers). The bounded queue counts records
+ * waiting for the end of the turn and records with the writer. What happens when the store
+ * cannot keep up or fails is configured:
  *
  * - `drop-with-alert`: new records are dropped, every drop counted and reported;
  * - `block`: every message is recorded, and `record` returns a promise that the session waits
  *   for before the message moves on: resolved once its batch is on disk, rejected (the message
  *   is refused) when the store fails or the queue stays full for `blockTimeoutMs`.
  *
- * The chain is sealed every `sealEvery` records and at least every `sealIntervalMs` while
- * records arrive, and once more on close.
+ * The writer thread seals the chain every `sealEvery` records and at least every
+ * `sealIntervalMs` while records arrive, and once more on close.
  *
  * Content is not stored by default: a record holds names, the classification, the detectors
  * that fired, the decisions, and keyed hashes of the parameters. A flow rule with
@@ -31,10 +33,12 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import type { SecurityEvent } from '../events/bus.ts';
 import type { DecisionRecord, DecisionRecorder, RecordedContent } from './decision-log.ts';
-import { AuditStore, createOnce, type StoredRecord } from './store.ts';
+import { createOnce, type StoredRecord } from './store.ts';
+import { StoreWriter } from './writer.ts';
 
 export interface AuditRecorder extends DecisionRecorder {
-  readonly store: AuditStore;
+  /** The writer thread that owns the store. */
+  readonly writer: StoreWriter;
   /** A security event, as an `internal` flow record in the same chain (the events' audit sink). */
   recordEvent(event: SecurityEvent): void;
   /** Records dropped because the queue was full or the store failed. */
@@ -136,68 +140,52 @@ interface Ack {
   reject(error: Error): void;
 }
 
-export function createAuditRecorder(config: AuditConfig, logger: Logger, options: { includeContent?: ReadonlySet<string> } = {}): AuditRecorder {
-  const store = new AuditStore({ dir: config.dir, ...(config.exportSeals ? { exportSeals: config.exportSeals } : {}) });
+type Queued = { entry: DecisionRecord; content: RecordedContent | undefined; time: Date } | { event: SecurityEvent };
+
+/**
+ * Starts the recorder and its writer thread; rejects when the store cannot be opened (the
+ * gateway then does not start: it would forward what it cannot record).
+ */
+export async function createAuditRecorder(config: AuditConfig, logger: Logger, options: { includeContent?: ReadonlySet<string> } = {}): Promise<AuditRecorder> {
   const contentOptions: ContentOptions = { hashKey: contentHashKey(config.dir), includeContent: options.includeContent ?? new Set() };
+  const writer = await StoreWriter.start(
+    { dir: config.dir, exportSeals: config.exportSeals, sealEvery: config.sealEvery, sealIntervalMs: config.sealIntervalMs, maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes },
+    logger,
+  );
   const block = config.onOverload === 'block';
-  /** Entries waiting to be written; they become records at flush, off the request path. */
-  let queue: ({ entry: DecisionRecord; content: RecordedContent | undefined; time: Date } | { event: SecurityEvent })[] = [];
-  /** When the oldest record in the queue was queued. */
+  /** Entries waiting for the end of the turn; they become records at flush, off the request path. */
+  let queue: Queued[] = [];
+  /** When the oldest entry in the queue was queued. */
   let queuedSince = 0;
   /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
   let acks: Ack[] = [];
+  /** The batch with the writer thread: its size and since when its records wait. */
+  let inFlight: { size: number; since: number } | undefined;
   /** In block mode, calls waiting for room in the queue. */
   const waiting: { entry: DecisionRecord; content: RecordedContent | undefined; ack: Ack; timer: NodeJS.Timeout }[] = [];
+  const writes = new Set<Promise<void>>();
   let scheduled: NodeJS.Immediate | undefined;
   let dropped = 0;
   let reportedDrops = 0;
-  let sinceSeal = 0;
   let closed = false;
 
-  const retention = config.maxAgeMs !== undefined || config.maxBytes !== undefined;
-  const seal = () => {
-    if (sinceSeal === 0) return;
-    try {
-      store.seal();
-      sinceSeal = 0;
-      // Retention runs with the seals: the newest records always stay, sealed.
-      if (retention) {
-        const upto = store.retain({ ...(config.maxAgeMs === undefined ? {} : { maxAgeMs: config.maxAgeMs }), ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes }) });
-        if (upto > 0) logger.info('audit: retention removed old records', { upTo: upto });
-      }
-    } catch (error) {
-      logger.error('audit: sealing the chain failed', { error: (error as Error).message });
+  /** Records queued or with the writer: the queue's bound counts both. */
+  const pending = () => queue.length + (inFlight?.size ?? 0);
+
+  const failed = (settled: readonly Ack[], count: number, message: string) => {
+    if (block) {
+      // Nothing forwarded unrecorded: every call in the batch is refused.
+      for (const ack of settled) ack.reject(new Error(`the audit store failed: ${message}`));
+      logger.error('audit: writing records failed; the calls they record were refused', { records: count, error: message });
+    } else {
+      dropped += count;
+      logger.error('audit: writing records failed; they are lost', { records: count, error: message });
     }
   };
-  const timer = setInterval(seal, config.sealIntervalMs);
-  timer.unref();
 
-  const flush = () => {
-    scheduled = undefined;
-    if (queue.length === 0) return;
-    const pending = queue;
-    const settled = acks;
-    queue = [];
-    acks = [];
-    try {
-      const batch = pending.map((p) => ('event' in p ? eventRecord(p.event) : flowRecord(p.entry, p.time, p.content, contentOptions)));
-      store.append(batch);
-      for (const ack of settled) ack.resolve();
-      sinceSeal += pending.length;
-      if (sinceSeal >= config.sealEvery) seal();
-    } catch (error) {
-      const message = (error as Error).message;
-      if (block) {
-        // Nothing forwarded unrecorded: every call in the batch is refused.
-        for (const ack of settled) ack.reject(new Error(`the audit store failed: ${message}`));
-        logger.error('audit: writing records failed; the calls they record were refused', { records: pending.length, error: message });
-      } else {
-        dropped += pending.length;
-        logger.error('audit: writing records failed; they are lost', { records: pending.length, error: message });
-      }
-    }
+  const admit = () => {
     // Room again: admit the calls that waited for it.
-    while (waiting.length > 0 && queue.length < config.queue) {
+    while (waiting.length > 0 && pending() < config.queue) {
       const next = waiting.shift()!;
       clearTimeout(next.timer);
       enqueue(next.entry, next.content, next.ack);
@@ -208,6 +196,39 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
     }
   };
 
+  const flush = () => {
+    scheduled = undefined;
+    // One batch with the writer at a time (group commit): what arrives meanwhile waits and goes
+    // in the next batch, so under load batches grow and each fsync covers more records.
+    if (queue.length === 0 || inFlight) return;
+    const batchOf = queue;
+    const settled = acks;
+    const since = queuedSince;
+    queue = [];
+    acks = [];
+    let records: StoredRecord[];
+    try {
+      records = batchOf.map((p) => ('event' in p ? eventRecord(p.event) : flowRecord(p.entry, p.time, p.content, contentOptions)));
+    } catch (error) {
+      failed(settled, batchOf.length, (error as Error).message);
+      return admit();
+    }
+    const batch = (inFlight = { size: records.length, since });
+    const write = writer.write(records).then(
+      () => {
+        for (const ack of settled) ack.resolve();
+      },
+      (error: Error) => failed(settled, batch.size, error.message),
+    );
+    writes.add(write);
+    void write.finally(() => {
+      writes.delete(write);
+      inFlight = undefined;
+      admit();
+      flush();
+    });
+  };
+
   function enqueue(entry: DecisionRecord, content: RecordedContent | undefined, ack?: Ack): void {
     if (queue.length === 0) queuedSince = Date.now();
     queue.push({ entry, content, time: new Date() });
@@ -216,10 +237,9 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
   }
 
   return {
-    store,
     recordEvent(event) {
       if (closed) return;
-      if (queue.length >= config.queue) {
+      if (pending() >= config.queue) {
         dropped++;
         return;
       }
@@ -231,16 +251,17 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
       return dropped;
     },
     get pending() {
-      return queue.length;
+      return pending();
     },
     get lagMs() {
-      return queue.length === 0 ? 0 : Date.now() - queuedSince;
+      const oldest = inFlight?.since ?? (queue.length > 0 ? queuedSince : undefined);
+      return oldest === undefined ? 0 : Date.now() - oldest;
     },
     ...(block ? { recordsEverything: true } : {}),
     record(entry, content) {
       if (!block) {
         if (closed) return;
-        if (queue.length >= config.queue) {
+        if (pending() >= config.queue) {
           dropped++;
           return;
         }
@@ -250,7 +271,7 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
       if (closed) return Promise.reject(new Error('the audit store is closed'));
       return new Promise<void>((resolve, reject) => {
         const ack = { resolve, reject };
-        if (queue.length < config.queue) return enqueue(entry, content, ack);
+        if (pending() < config.queue) return enqueue(entry, content, ack);
         // Full: the call waits for room, then is refused.
         const timer = setTimeout(() => {
           const at = waiting.findIndex((w) => w.ack === ack);
@@ -263,16 +284,18 @@ export function createAuditRecorder(config: AuditConfig, logger: Logger, options
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
       if (scheduled) clearImmediate(scheduled);
+      // Each write's end starts the next batch; wait until the queue is empty and nothing is out.
       flush();
+      while (writes.size > 0) await Promise.all(writes);
       for (const w of waiting.splice(0)) {
         clearTimeout(w.timer);
         w.ack.reject(new Error('the audit store is closing'));
       }
-      seal();
-      store.close();
+      // The writer thread seals the chain and closes the store.
+      await writer.close();
     },
+    writer,
   };
 }
 

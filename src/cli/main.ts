@@ -15,12 +15,13 @@ Usage:
                 [--profile NAME] [--log-level LEVEL] [-- COMMAND ARGS...]
   guardrail validate --config FILE
   guardrail schema
-  guardrail audit verify --store DIR [--seals FILE] [--public-key FILE] [--json]
+  guardrail audit verify [STORE] [--seals FILE] [--public-key FILE] [--json]
   guardrail audit verify --export FILE --public-key FILE [--seals FILE]
-  guardrail audit export --store DIR [--out FILE]
-  guardrail audit query --store DIR [--since T] [--until T] [--session ID] [--server NAME]
+  guardrail audit export [STORE] [--out FILE]
+  guardrail audit query [STORE] [--since T] [--until T] [--session ID] [--server NAME]
                         [--tool NAME] [--decision allow|deny|transform] [--limit N] [--format json|table]
-  guardrail audit tail --store DIR [-n N] [--follow] [--format json|table]
+  guardrail audit tail [STORE] [-n N] [--follow] [--format json|table]
+      STORE: --store DIR, or --config FILE (its audit.dir); default the user's store
   guardrail --help | --version
 
 Commands:
@@ -34,7 +35,8 @@ Commands:
              the first record edited, deleted, inserted or reordered and a truncated tail
              (exit 1 on any break); export writes JSON lines with the chain fields (they verify
              away from the gateway); query filters records; tail shows the last ones (--follow).
-             Times are ISO 8601 or "30m", "2h", "1d" ago.
+             Times are ISO 8601 or "30m", "2h", "1d" ago. Without --store or --config, the
+             store is the user's default one (GUARDRAIL_DATA_DIR, else ~/.local/state/guardrail).
 
 Examples:
   guardrail run --config examples/quickstart.yaml
@@ -90,6 +92,7 @@ const COMMANDS: Record<string, Command> = {
       args: rest,
       options: {
         store: { type: 'string' },
+        config: { type: 'string', short: 'c' },
         export: { type: 'string' },
         'public-key': { type: 'string' },
         seals: { type: 'string' },
@@ -116,7 +119,7 @@ const COMMANDS: Record<string, Command> = {
       return n;
     };
     const audit = await import('./commands/audit.ts');
-    const store = values.store === undefined ? {} : { store: values.store };
+    const store = values.store !== undefined ? { store: values.store } : values.config !== undefined ? { store: await auditDirOf(values.config) } : {};
     switch (sub) {
       case 'verify':
         return audit.auditVerify({
@@ -153,6 +156,15 @@ const COMMANDS: Record<string, Command> = {
     }
   },
 };
+
+/** The audit store a config file writes to. */
+async function auditDirOf(file: string): Promise<string> {
+  const { formatIssue, loadConfigFile } = await import('../config/load.ts');
+  const result = await loadConfigFile(file);
+  if (!result.ok) throw new UsageError(result.errors.map(formatIssue).join('\n'));
+  if (!result.config.audit) throw new UsageError(`${file} turns the audit store off (audit: false)`);
+  return result.config.audit.dir;
+}
 
 function badFormat(value: string): never {
   throw new UsageError(`--format is json or table, not "${value}"`);

@@ -26,6 +26,7 @@ import type {
   ServerPolicy,
   UpstreamConfig,
 } from './config.ts';
+import { defaultAuditDir } from './data-dir.ts';
 import { interpolate, type InterpolationError } from './interpolate.ts';
 import { BUILTIN_PROFILES } from './profiles.ts';
 import { normaliseFlow } from './flow-config.ts';
@@ -348,24 +349,26 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
   });
 
   const flow = normaliseFlow(layers, raw.flow, report);
-  const audit = raw.audit
-    ? {
-        dir: resolve(baseDir, raw.audit.dir),
-        sealEvery: raw.audit.seal_every ?? 1000,
-        sealIntervalMs: parseDuration(raw.audit.seal_interval ?? '5m'),
-        exportSeals: raw.audit.export_seals === undefined ? undefined : resolve(baseDir, raw.audit.export_seals),
-        queue: raw.audit.queue ?? 10_000,
+  // On unless the config says `audit: false`: the record of what the agent did is not opt-in.
+  const rawAudit = raw.audit === false ? undefined : (raw.audit ?? {});
+  const audit = rawAudit
+    ? ({
+        dir: rawAudit.dir === undefined ? defaultAuditDir(env) : resolve(baseDir, rawAudit.dir),
+        sealEvery: rawAudit.seal_every ?? 1000,
+        sealIntervalMs: parseDuration(rawAudit.seal_interval ?? '5m'),
+        exportSeals: rawAudit.export_seals === undefined ? undefined : resolve(baseDir, rawAudit.export_seals),
+        queue: rawAudit.queue ?? 10_000,
         // The high-security profile records everything durably before it moves on.
-        onOverload: raw.audit.on_overload ?? (layers.some((l) => l === BUILTIN_PROFILES.strict) ? 'block' : 'drop-with-alert'),
-        blockTimeoutMs: parseDuration(raw.audit.block_timeout ?? '5s'),
-        maxAgeMs: raw.audit.max_age === undefined ? undefined : parseDuration(raw.audit.max_age),
-        maxBytes: raw.audit.max_size === undefined ? undefined : parseByteSize(raw.audit.max_size),
-      } as const
+        onOverload: rawAudit.on_overload ?? (layers.some((l) => l === BUILTIN_PROFILES.strict) ? 'block' : 'drop-with-alert'),
+        blockTimeoutMs: parseDuration(rawAudit.block_timeout ?? '5s'),
+        maxAgeMs: rawAudit.max_age === undefined ? undefined : parseDuration(rawAudit.max_age),
+        maxBytes: rawAudit.max_size === undefined ? undefined : parseByteSize(rawAudit.max_size),
+      } as const)
     : undefined;
   const events: EventsConfig = {
     sinks: (raw.events?.sinks ?? []).map((sink): EventSinkConfig => {
       if (sink.type === 'audit') {
-        if (!raw.audit) report('error', ['events', 'sinks'], 'an audit sink needs the `audit` section (the store it writes to)');
+        if (!audit) report('error', ['events', 'sinks'], 'an audit sink needs the audit store, which `audit: false` turns off');
         return { type: 'audit', types: sink.types, minSeverity: sink.min_severity ?? 'info' };
       }
       const filter = { types: sink.types, minSeverity: sink.min_severity ?? 'info', format: sink.format ?? 'native' } as const;

@@ -184,7 +184,7 @@ export const decisionLogSchema = z
     path: z.string().optional().describe('File for `sink: file`, relative to the config file.'),
     include: z.enum(['all', 'denials']).optional().describe('`all` records every request\'s decision; `denials` only refusals and transformations (default all).'),
   })
-  .describe('The minimal decision record: one JSON line per decision. The audit layer will replace it.');
+  .describe('Decision lines: one JSON line per decision, a live view for people and log collectors. The record of what happened is the audit store (`audit`).');
 
 const level = z.enum(['PUBLIC', 'INTERNAL', 'SENSITIVE', 'RESTRICTED']);
 const transformation = z
@@ -298,7 +298,7 @@ export const flowSchema = z
 
 export const auditSchema = z
   .strictObject({
-    dir: z.string().min(1).describe('The data directory of the tamper-evident store (audit.db and the Ed25519 sealing key), relative to the config file.'),
+    dir: z.string().min(1).optional().describe('The data directory of the tamper-evident store (audit.db and the Ed25519 sealing key), relative to the config file. Default: the user\'s GUARDRAIL data directory (GUARDRAIL_DATA_DIR, else ~/.local/state/guardrail on Linux, ~/Library/Application Support/guardrail on macOS, %LOCALAPPDATA%\\guardrail on Windows) + /audit, shared by every gateway the user runs.'),
     seal_every: z.number().int().positive().optional().describe('Seal the chain after this many records (default 1000).'),
     seal_interval: duration.optional().describe('…and at least this often while records arrive (default 5m).'),
     export_seals: z.string().min(1).optional().describe('A second place for every seal: a file (JSON lines) the gateway appends to, relative to the config file.'),
@@ -311,7 +311,7 @@ export const auditSchema = z
     max_age: duration.optional().describe('Retention: records older than this are removed, by a signed prune entry that verify accepts (default: kept forever).'),
     max_size: byteSize.optional().describe('Retention: the oldest records are removed while the records take more than this (default: no limit).'),
   })
-  .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store.');
+  .describe('The tamper-evident audit trail (seed 001 §7): one flow record per message the gateway judged, hash-chained and sealed in a local SQLite store. On by default; `audit: false` turns it off.');
 
 const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
 const eventFilter = {
@@ -396,7 +396,7 @@ export const configSchema = z
     policy: serverPolicySchema.optional().describe('The global policy, the fallback for every upstream.'),
     decision_log: decisionLogSchema.optional(),
     flow: flowSchema.optional(),
-    audit: auditSchema.optional(),
+    audit: z.union([z.literal(false).describe('No audit store (not recommended: nothing then records what the agent did).'), auditSchema]).optional(),
     events: eventsSchema.optional(),
     admin: z
       .strictObject({

@@ -149,9 +149,15 @@ export class Gateway {
     const decisionLog = createDecisionLog(this.config.decisionLog, this.logger, this.#options.decisionStream);
     let recorder: DecisionRecorder = decisionLog;
     if (this.config.audit) {
-      // Loaded only when configured: node:sqlite and the chain stay out of a gateway without it.
+      // Loaded only when on: node:sqlite and the chain stay out of a gateway with `audit: false`.
       const { createAuditRecorder, bothRecorders } = await import('../audit/audit-recorder.ts');
-      const audit = (this.#audit = createAuditRecorder(this.config.audit, this.logger, { includeContent: new Set(this.config.flow.rules.filter((r) => r.includeContent).map((r) => `flow.${r.id}`)) }));
+      let audit: AuditRecorder;
+      try {
+        audit = this.#audit = await createAuditRecorder(this.config.audit, this.logger, { includeContent: new Set(this.config.flow.rules.filter((r) => r.includeContent).map((r) => `flow.${r.id}`)) });
+      } catch (error) {
+        // Fail closed: a gateway that cannot record does not start.
+        throw new Error(`cannot open the audit store in ${this.config.audit.dir}: ${(error as Error).message}. Set audit.dir to a writable directory (or GUARDRAIL_DATA_DIR for the default one), or turn the store off with audit: false`, { cause: error });
+      }
       for (const sink of this.config.events.sinks) {
         if (sink.type === 'audit') this.events.subscribe({ ...(sink.types ? { types: sink.types } : {}), minSeverity: sink.minSeverity }, (e) => audit.recordEvent(e));
       }

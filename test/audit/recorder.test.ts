@@ -4,7 +4,8 @@
  * acknowledged once on disk, a full queue makes calls wait for room, and a failing store
  * refuses them (the store's database is closed under it: a real failure of the real part).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,79 +84,178 @@ describe('flow records', () => {
   });
 });
 
+/** Until every record handed over is on disk (or failed): the writer thread answers asynchronously. */
+async function drained(recorder: { readonly pending: number }): Promise<void> {
+  while (recorder.pending > 0) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** The store as a reader sees it. */
+function stored<T>(read: (store: AuditStore) => T): T {
+  const store = new AuditStore({ dir: join(dir, 'audit'), readonly: true });
+  try {
+    return read(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Makes the real store fail every insert from now on (a trigger, through a second connection). */
+function breakStore(): void {
+  const db = new DatabaseSync(join(dir, 'audit', 'audit.db'));
+  db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'disk says no'); END;`);
+  db.close();
+}
+
 describe('drop-with-alert', () => {
   it('writes the records of one turn in one batch, chained, sealed on close', async () => {
-    const recorder = createAuditRecorder(config(), silentLogger);
+    const recorder = await createAuditRecorder(config(), silentLogger);
     for (let i = 0; i < 10; i++) expect(recorder.record(entry(i))).toBeUndefined();
     expect(recorder.pending).toBe(10);
     await tick();
-    expect(recorder.pending).toBe(0);
+    // Handed to the writer thread at the end of the turn, still counted until it is on disk.
+    expect(recorder.pending).toBe(10);
+    await drained(recorder);
+    expect(stored((s) => s.count)).toBe(10);
     await recorder.close();
     const { result, rows } = verify();
     expect(result).toMatchObject({ ok: true, records: 10, unsealed: 0 });
     expect(JSON.parse(rows[3]!.body)).toMatchObject({ sequence: 4, context: { correlation_id: '3' } });
   });
 
-  it('drops and counts records beyond the queue', async () => {
-    const recorder = createAuditRecorder(config({ queue: 3 }), silentLogger);
+  it('drops and counts records beyond the queue, which counts the records with the writer too', async () => {
+    const recorder = await createAuditRecorder(config({ queue: 3 }), silentLogger);
     for (let i = 0; i < 5; i++) recorder.record(entry(i));
     expect(recorder.dropped).toBe(2);
+    await tick();
+    recorder.record(entry(5));
+    expect(recorder.dropped).toBe(3);
+    await drained(recorder);
+    recorder.record(entry(6));
+    expect(recorder.dropped).toBe(3);
     await recorder.close();
-    expect(verify().result.records).toBe(3);
+    expect(verify().result.records).toBe(4);
   });
 
   it('seals once sealEvery records were written since the last seal (after the batch that passes it)', async () => {
-    const recorder = createAuditRecorder(config({ sealEvery: 4 }), silentLogger);
+    const recorder = await createAuditRecorder(config({ sealEvery: 4 }), silentLogger);
     for (let i = 0; i < 3; i++) recorder.record(entry(i));
-    await tick();
-    expect(recorder.store.seals()).toHaveLength(0);
+    await drained(recorder);
+    expect(stored((s) => s.seals())).toHaveLength(0);
     for (let i = 3; i < 5; i++) recorder.record(entry(i));
-    await tick();
-    expect(recorder.store.seals().map((s) => s.seq)).toEqual([5]);
+    // The writer answers for the batch first, then seals.
+    await expect.poll(() => stored((s) => s.seals().map((seal) => seal.seq))).toEqual([5]);
     recorder.record(entry(5));
     await recorder.close();
     expect(verify().result).toMatchObject({ ok: true, seals: 2, unsealed: 0 });
+  });
+
+  it('counts the records of a batch the store refused as dropped', async () => {
+    const recorder = await createAuditRecorder(config(), silentLogger);
+    breakStore();
+    for (let i = 0; i < 3; i++) recorder.record(entry(i));
+    await drained(recorder);
+    expect(recorder.dropped).toBe(3);
+    await recorder.close();
   });
 });
 
 describe('block', () => {
   it('acknowledges each record once its batch is on disk, and records everything', async () => {
-    const recorder = createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
+    const recorder = await createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
     expect(recorder.recordsEverything).toBe(true);
     const acks = [0, 1, 2].map((i) => recorder.record(entry(i)) as Promise<void>);
     expect(acks.every((a) => a instanceof Promise)).toBe(true);
     // Not on disk yet: nothing was written in this turn.
-    expect(recorder.store.count).toBe(0);
+    expect(stored((s) => s.count)).toBe(0);
     await Promise.all(acks);
-    expect(recorder.store.count).toBe(3);
+    expect(stored((s) => s.count)).toBe(3);
     await recorder.close();
   });
 
   it('makes a call wait for room in a full queue, then takes it', async () => {
-    const recorder = createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
+    const recorder = await createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
     const first = recorder.record(entry(1)) as Promise<void>;
     const second = recorder.record(entry(2)) as Promise<void>;
     expect(recorder.pending).toBe(1);
     await first;
     await second;
-    expect(recorder.store.count).toBe(2);
+    expect(stored((s) => s.count)).toBe(2);
     await recorder.close();
   });
 
-  it('refuses calls whose records the store cannot write', async () => {
-    const recorder = createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
-    recorder.store.close();
-    await expect(recorder.record(entry(1)) as Promise<void>).rejects.toThrow(/audit store failed/);
+  it('under a burst bigger than the queue, makes every call wait its turn and records all of them, in order', async () => {
+    const recorder = await createAuditRecorder(config({ onOverload: 'block', queue: 8 }), silentLogger);
+    let most = 0;
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) {
+      acks.push(recorder.record(entry(i)) as Promise<void>);
+      most = Math.max(most, recorder.pending);
+    }
+    await Promise.all(acks);
+    expect(most).toBe(8);
     expect(recorder.dropped).toBe(0);
+    await recorder.close();
+    const { result, rows } = verify();
+    expect(result).toMatchObject({ ok: true, records: 200 });
+    expect(rows.map((r) => Number((JSON.parse(r.body) as { context: { correlation_id: string } }).context.correlation_id))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('refuses a call that waited for room longer than block_timeout', async () => {
+    const recorder = await createAuditRecorder(config({ onOverload: 'block', queue: 1, blockTimeoutMs: 50 }), silentLogger);
+    // The writer is kept busy: its thread holds a batch SQLite cannot commit while another
+    // connection holds the write lock (the writer waits on the lock, as it would for a slow disk).
+    const db = new DatabaseSync(join(dir, 'audit', 'audit.db'));
+    db.exec('BEGIN IMMEDIATE');
+    const first = recorder.record(entry(1)) as Promise<void>;
+    const second = recorder.record(entry(2)) as Promise<void>;
+    await expect(second).rejects.toThrow(/stayed full for 50 ms/);
+    db.exec('ROLLBACK');
+    db.close();
+    await first;
+    await recorder.close();
+    expect(verify().result.records).toBe(1);
+  });
+
+  it('refuses calls whose records the store cannot write', async () => {
+    const recorder = await createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
+    breakStore();
+    await expect(recorder.record(entry(1)) as Promise<void>).rejects.toThrow(/audit store failed: disk says no/);
+    expect(recorder.dropped).toBe(0);
+    await recorder.close();
   });
 
   it('refuses queued and waiting calls alike when the store fails', async () => {
-    const recorder = createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
-    recorder.store.close();
+    const recorder = await createAuditRecorder(config({ onOverload: 'block', queue: 1 }), silentLogger);
+    breakStore();
     const first = recorder.record(entry(1)) as Promise<void>;
     const second = recorder.record(entry(2)) as Promise<void>;
     await expect(first).rejects.toThrow(/audit store failed/);
     await expect(second).rejects.toThrow(/audit store failed/);
+    await recorder.close();
+  });
+});
+
+describe('the writer thread', () => {
+  it('refuses to start when the store cannot be opened', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    await expect(createAuditRecorder(config({ dir: join(file, 'audit') }), silentLogger)).rejects.toThrow(/ENOTDIR|not a directory/);
+  });
+
+  it('when it dies, fails the batches it held, and the next batch starts a new one that continues the chain', async () => {
+    const recorder = await createAuditRecorder(config({ onOverload: 'block' }), silentLogger);
+    await recorder.record(entry(1));
+    const held = recorder.record(entry(2)) as Promise<void>;
+    await tick();
+    await recorder.writer.terminate();
+    await expect(held).rejects.toThrow(/audit store failed: the audit writer thread stopped/);
+    // Restarts are at most one a second.
+    await new Promise((r) => setTimeout(r, 1100));
+    await recorder.record(entry(3));
+    await recorder.close();
+    const { result, rows } = verify();
+    expect(result).toMatchObject({ ok: true });
+    expect(rows.map((r) => (JSON.parse(r.body) as { context: { correlation_id: string } }).context.correlation_id)).toEqual(['1', '3']);
   });
 });
 
@@ -177,7 +277,7 @@ describe('content', () => {
   const bodies = () => verify().rows.map((r) => JSON.parse(r.body) as { metadata: { content_hashes?: { arguments: Record<string, string> }; content?: unknown } });
 
   it('keeps keyed hashes of each argument, not the arguments: equal values stay joinable', async () => {
-    const recorder = createAuditRecorder(config(), silentLogger);
+    const recorder = await createAuditRecorder(config(), silentLogger);
     recorder.record(request(), call('/srv/secret-plans.md'));
     recorder.record(request(), call('/srv/secret-plans.md', { head: 5 }));
     recorder.record(request(), call('/srv/other.md'));
@@ -191,12 +291,12 @@ describe('content', () => {
   });
 
   it('keys the hashes per data directory: another store gives other hashes for the same value', async () => {
-    const first = createAuditRecorder(config(), silentLogger);
+    const first = await createAuditRecorder(config(), silentLogger);
     first.record(request(), call('/srv/a.md'));
     await first.close();
     const hashA = bodies()[0]!.metadata.content_hashes!.arguments.path;
     const other = mkdtempSync(join(tmpdir(), 'guardrail-recorder-other-'));
-    const second = createAuditRecorder(config({ dir: join(other, 'audit') }), silentLogger);
+    const second = await createAuditRecorder(config({ dir: join(other, 'audit') }), silentLogger);
     second.record(request(), call('/srv/a.md'));
     await second.close();
     const store = new AuditStore({ dir: join(other, 'audit'), readonly: true });
@@ -208,7 +308,7 @@ describe('content', () => {
 
   it('keeps the content of messages a rule with include_content decided, every finding redacted', async () => {
     const key = `AKIA${'QWERTYUIOPASDFGH'.split('').reverse().join('')}`;
-    const recorder = createAuditRecorder(config(), silentLogger, { includeContent: new Set(['flow.keep-content']) });
+    const recorder = await createAuditRecorder(config(), silentLogger, { includeContent: new Set(['flow.keep-content']) });
     recorder.record(request('flow.keep-content'), call(`/srv/notes.md`, { note: `key ${key} for ops@corp-mail.io` }));
     recorder.record(request(), call('/srv/plain.md'));
     await recorder.close();

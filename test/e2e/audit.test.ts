@@ -6,7 +6,7 @@
  * continues its chain.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -102,7 +102,7 @@ describe('the audit store of a running gateway', () => {
 describe('audit command usage', () => {
   it('exits 2 with a message for a missing subcommand, a missing store or a bad option', () => {
     expect(audit()).toMatchObject({ status: 2, stderr: expect.stringContaining('verify, export, query or tail') as unknown });
-    expect(audit('verify')).toMatchObject({ status: 2, stderr: expect.stringContaining('--store') as unknown });
+    expect(audit('verify', '--store', '/nonexistent/guardrail-audit')).toMatchObject({ status: 2, stderr: expect.stringContaining('no audit data directory') as unknown });
     expect(audit('query', '--store', '/nonexistent/guardrail-audit')).toMatchObject({ status: 2, stderr: expect.stringContaining('no audit data directory') as unknown });
     expect(audit('query', '--store', '.', '--format', 'xml')).toMatchObject({ status: 2, stderr: expect.stringContaining('json or table') as unknown });
   });
@@ -217,5 +217,70 @@ describe('two gateways sharing one store', () => {
     // Both processes wrote, and their records say which one did.
     const instances = new Set(requests.map((rec) => rec.context.instance));
     expect([...instances].map((i) => Number(i.split('@')[0])).sort()).toEqual(gateways.map((g) => g.process.pid).sort());
+  });
+});
+
+describe('the audit store is on by default', () => {
+  let dir: string;
+  let ws: Workspace;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-default-'));
+  });
+
+  afterAll(() => {
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = () => ({ ...process.env, GUARDRAIL_DATA_DIR: join(dir, 'data') });
+  const cli = (...args: string[]) => spawnSync(NODE, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: env() });
+
+  it('in the user\'s data directory when the config names none, found there by the audit commands', async () => {
+    ws = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } } });
+    const raw = new RawStdio(['--config', ws.config], { env: env() });
+    await raw.initialize();
+    raw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'by default' } } });
+    await raw.response(1);
+    expect(await raw.end()).toBe(0);
+    expect(existsSync(join(dir, 'data', 'audit', 'audit.db'))).toBe(true);
+    // No --store: the commands read the same default store.
+    const verified = cli('audit', 'verify', '--json');
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, unsealed: 0 });
+    const query = cli('audit', 'query', '--tool', 'echo');
+    expect(query.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { flow_type: string }).flow_type)).toContain('request');
+    // --config: the store that config writes to.
+    expect(cli('audit', 'query', '--config', ws.config, '--tool', 'echo').stdout).toBe(query.stdout);
+  });
+
+  it('is off with audit: false, and the audit commands say so for that config', async () => {
+    const off = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } }, audit: false });
+    try {
+      const other = join(dir, 'off');
+      const raw = new RawStdio(['--config', off.config], { env: { ...process.env, GUARDRAIL_DATA_DIR: other } });
+      await raw.initialize();
+      expect(await raw.end()).toBe(0);
+      expect(existsSync(other)).toBe(false);
+      const r = cli('audit', 'verify', '--config', off.config);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('audit: false');
+    } finally {
+      off.remove();
+    }
+  });
+
+  it('refuses to start, saying what to do, when the store cannot be opened', () => {
+    const blocked = join(dir, 'a-file');
+    writeFileSync(blocked, 'not a directory');
+    const bad = workspace({ upstreams: { fx: { command: NODE, args: [FIXTURE] } }, audit: { dir: join(blocked, 'audit') } });
+    try {
+      const r = spawnSync(NODE, [CLI, 'run', '--config', bad.config], { encoding: 'utf8', timeout: 30_000, input: '' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`cannot open the audit store in ${join(blocked, 'audit')}`);
+      expect(r.stderr).toContain('audit: false');
+    } finally {
+      bad.remove();
+    }
   });
 });

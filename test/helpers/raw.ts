@@ -16,8 +16,8 @@ export class RawStdio {
   #buffer = '';
   #waiters: Array<() => void> = [];
 
-  constructor(args: string[]) {
-    this.process = spawn(NODE, [CLI, 'run', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+    this.process = spawn(NODE, [CLI, 'run', ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     this.process.stdout!.on('data', (chunk: Buffer) => {
       this.#buffer += chunk.toString();
       let nl: number;

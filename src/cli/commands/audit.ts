@@ -3,6 +3,7 @@
  * of a store. Every command opens the store read-only; none needs the gateway to run.
  */
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { defaultAuditDir } from '../../config/data-dir.ts';
 import { AuditStore, type ChainRow, type Prune, type Seal } from '../../audit/store.ts';
 import { publicKeyOf, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
 import { canonicalJson } from '../../util/canonical-json.ts';
@@ -28,7 +29,7 @@ export function auditVerify(options: VerifyOptions): number {
     const key = publicKeyOf('', options.publicKey ?? missing('--public-key is needed to check the seals of an export'));
     result = verifyChain(rows, seals, key, exported, prunes);
   } else {
-    const dir = options.store ?? missing('audit verify needs --store DIR (the audit data directory) or --export FILE');
+    const dir = options.store ?? defaultAuditDir();
     const store = open(dir);
     try {
       result = verifyChain(store.rows(), store.seals(), publicKeyOf(dir, options.publicKey), exported, store.prunes());
@@ -47,7 +48,7 @@ export function auditVerify(options: VerifyOptions): number {
 
 /** JSON lines: one `{ seq, prev, hash, record }` per record, then one `{ seal }` per seal and one `{ prune }` per retention entry. */
 export function auditExport(options: { store?: string; out?: string; stdout?: NodeJS.WritableStream }): Promise<number> {
-  const dir = options.store ?? missing('audit export needs --store DIR');
+  const dir = options.store ?? defaultAuditDir();
   const store = open(dir);
   const out = options.out ? createWriteStream(options.out, { mode: 0o600 }) : (options.stdout ?? process.stdout);
   try {
@@ -74,7 +75,7 @@ export interface QueryOptions {
 }
 
 export function auditQuery(options: QueryOptions): number {
-  const store = open(options.store ?? missing('audit query needs --store DIR'));
+  const store = open(options.store ?? defaultAuditDir());
   try {
     const rows = store.query({
       ...(options.since ? { since: isoTime(options.since) } : {}),
@@ -94,7 +95,7 @@ export function auditQuery(options: QueryOptions): number {
 
 /** The last `lines` records; with `follow`, then every new one as it is written, until `signal` aborts. */
 export async function auditTail(options: { store?: string; lines?: number; follow?: boolean; format?: 'json' | 'table'; out?: NodeJS.WritableStream; signal?: AbortSignal; pollMs?: number }): Promise<number> {
-  const dir = options.store ?? missing('audit tail needs --store DIR');
+  const dir = options.store ?? defaultAuditDir();
   const out = options.out ?? process.stdout;
   const format = options.format ?? 'json';
   let store = open(dir);

@@ -1,0 +1,29 @@
+/** Where the audit store goes when the config names no directory, on each platform. */
+import { describe, expect, it } from 'vitest';
+import { defaultDataDir } from '../../src/config/data-dir.ts';
+import { checkConfig } from '../../src/config/load.ts';
+
+describe('the default data directory', () => {
+  it('follows GUARDRAIL_DATA_DIR, then the platform\'s place for per-user state', () => {
+    expect(defaultDataDir({ GUARDRAIL_DATA_DIR: '/srv/guardrail' }, 'linux', '/home/a')).toBe('/srv/guardrail');
+    expect(defaultDataDir({}, 'linux', '/home/a')).toBe('/home/a/.local/state/guardrail');
+    expect(defaultDataDir({ XDG_STATE_HOME: '/var/state/a' }, 'linux', '/home/a')).toBe('/var/state/a/guardrail');
+    // The XDG spec says a relative XDG_STATE_HOME is to be ignored.
+    expect(defaultDataDir({ XDG_STATE_HOME: 'state' }, 'linux', '/home/a')).toBe('/home/a/.local/state/guardrail');
+    expect(defaultDataDir({}, 'darwin', '/Users/a')).toBe('/Users/a/Library/Application Support/guardrail');
+  });
+
+  it('is where the audit store goes unless the config names a directory or says audit: false', () => {
+    const load = (audit: unknown) => {
+      const result = checkConfig({ upstreams: { a: { command: 'node' } }, ...(audit === undefined ? {} : { audit }) }, { env: { GUARDRAIL_DATA_DIR: '/srv/g' }, baseDir: '/tmp' });
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      return result.config.audit;
+    };
+    expect(load(undefined)?.dir).toBe('/srv/g/audit');
+    expect(load({ seal_every: 10 })).toMatchObject({ dir: '/srv/g/audit', sealEvery: 10 });
+    expect(load({ dir: 'records' })?.dir).toBe('/tmp/records');
+    expect(load(false)).toBeUndefined();
+    const sink = checkConfig({ upstreams: { a: { command: 'node' } }, audit: false, events: { sinks: [{ type: 'audit' }] } }, { env: {} });
+    expect(sink.ok).toBe(false);
+  });
+});
