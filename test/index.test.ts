@@ -121,7 +121,7 @@ log: { level: silent }
   });
 
   it('runs the built-in stages first and the custom stage after them', () => {
-    expect(gateway.pipeline.stages.map((s) => s.name)).toEqual(['request-filter', 'flow', 'argument-schema', 'argument-guard', 'action-limiter', 'no-echo']);
+    expect(gateway.pipeline.stages.map((s) => s.name)).toEqual(['tool-watch', 'request-filter', 'flow', 'argument-schema', 'argument-guard', 'action-limiter', 'no-echo']);
   });
 
   it('initializes and lists the fixture\'s tools, without the denied one', async () => {

@@ -22,6 +22,7 @@ export function eventsOf(entry: DecisionRecord): EventInput[] {
   const last = entry.decisions.at(-1);
   if (entry.verdict === 'deny' && last) add(refusalType(last), last);
   for (const d of entry.decisions) {
+    if (d.rule === 'tool-watch.changed') add('event.security.tool.changed', d);
     if (d.layer !== 'information-flow') continue;
     const evidence = (d.evidence ?? {}) as { classification?: string; detectors?: Record<string, number>; egress?: boolean };
     if (d.effect === 'transform') add('event.security.flow_control.transformed', d);

@@ -5,6 +5,7 @@
  *   refusals, transformations, secrets seen, egress calls → API Activity (6003)
  *   failed annotations                                    → Authentication (3002)
  *   correlation alerts, audit failures, changed tools     → Detection Finding (2004)
+ *   upstream restarts                                     → Application Lifecycle (6002)
  */
 import { VERSION } from '../version.ts';
 import type { SecurityEvent } from './bus.ts';
@@ -27,8 +28,8 @@ const DISPOSITION: Readonly<Record<string, { id: number; name: string }>> = {
 
 export function toOcsf(event: SecurityEvent): Record<string, unknown> {
   const classUid = EVENT_TYPES[event.type].ocsfClass;
-  // API Activity 99 Other; Authentication 1 Logon; Detection Finding 1 Create.
-  const activityId = classUid === 6003 ? 99 : 1;
+  // API Activity 99 Other; Application Lifecycle 5 Restart; Authentication 1 Logon; Detection Finding 1 Create.
+  const activityId = classUid === 6003 ? 99 : classUid === 6002 ? 5 : 1;
   const out: Record<string, unknown> = {
     class_uid: classUid,
     category_uid: Math.floor(classUid / 1000),
@@ -52,6 +53,7 @@ export function toOcsf(event: SecurityEvent): Record<string, unknown> {
     out.disposition = disposition.name;
     out.status_id = disposition.id === 2 ? 2 : 1; // 1 Success, 2 Failure
   }
+  if (classUid === 6002) out.app = { name: event.server ?? 'unknown', vendor_name: 'MCP server' };
   if (classUid === 6003) out.api = { operation: event.method ?? 'unknown', service: { name: event.server ?? 'guardrail' } };
   if (classUid === 3002) out.status_id = 2;
   if (classUid === 2004) out.finding_info = { uid: event.id, title: event.message, types: [event.type], ...(event.rule ? { analytic: { name: event.rule, type_id: 1 } } : {}) };

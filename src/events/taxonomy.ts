@@ -12,8 +12,8 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 1, low:
 export interface EventType {
   readonly severity: Severity;
   readonly description: string;
-  /** OCSF class: 6003 API Activity, 2004 Detection Finding, 3002 Authentication. */
-  readonly ocsfClass: 6003 | 2004 | 3002;
+  /** OCSF class: 6003 API Activity, 6002 Application Lifecycle, 2004 Detection Finding, 3002 Authentication. */
+  readonly ocsfClass: 6003 | 6002 | 2004 | 3002;
 }
 
 const type = (severity: Severity, ocsfClass: EventType['ocsfClass'], description: string): EventType => ({ severity, ocsfClass, description });
@@ -28,7 +28,8 @@ export const EVENT_TYPES = {
   'event.security.data.secret_seen': type('medium', 6003, 'A secret (RESTRICTED data) crossed the gateway, transformed or not.'),
   'event.security.authentication.failed': type('high', 3002, 'A security annotation failed verification: wrong HMAC, replayed or malformed.'),
   'event.security.audit.unrecorded': type('critical', 2004, 'The audit store could not record a message; in block mode the message was refused.'),
-  'event.security.tool.changed': type('medium', 2004, 'A server changed a tool\'s definition after it was first seen.'),
+  'event.security.tool.changed': type('medium', 2004, 'A server changed a tool\'s definition (description, schema, annotations) since the gateway last listed it.'),
+  'event.security.upstream.restarted': type('low', 6002, 'A server exited, failed its health check or hung, and the gateway is restarting it.'),
   'event.security.correlation.alert': type('high', 2004, 'A correlation rule matched a pattern of events (its own severity applies).'),
   'event.security.policy.error': type('high', 2004, 'A security check failed with an error; the message was refused (fail closed).'),
 } as const satisfies Record<string, EventType>;

@@ -10,6 +10,7 @@ import { actionLimiter } from '../limits/action-limiter.ts';
 import { requestFilter } from '../access/request-filter.ts';
 import { argumentGuards, type ArgumentGuards } from '../guards/argument-guards.ts';
 import { flowStage } from '../flow/flow-stage.ts';
+import { toolWatch } from '../audit/tool-watch.ts';
 import { createAnnotator, type FrameAnnotator } from '../flow/annotate.ts';
 import { EventBus } from '../events/bus.ts';
 import { correlate, DEFAULT_CORRELATION } from '../events/correlate.ts';
@@ -84,6 +85,8 @@ export class Gateway {
     correlate(this.events, options.config.events.correlation ?? DEFAULT_CORRELATION);
     const validated = new Set(options.config.upstreams.filter((u) => u.policy.validateArguments).map((u) => u.name));
     this.pipeline = new Pipeline([
+      // First, so it sees tool definitions as the server wrote them.
+      toolWatch(),
       requestFilter({ maxDepth: options.config.limits.maxDepth, policies }),
       // Information flow before the argument checks: they judge the values the server will
       // receive, pseudonyms restored.
@@ -207,7 +210,15 @@ export class Gateway {
       logger: this.logger,
       maxRequestTimeMs: this.config.limits.maxRequestTimeMs,
       ...(this.#annotator ? { annotator: this.#annotator } : {}),
-      onRestart: (name) => this.#metrics.restart(name),
+      onRestart: (name, restart) => {
+        this.#metrics.restart(name);
+        this.events.emit({
+          type: 'event.security.upstream.restarted',
+          server: name,
+          message: `${name} is being restarted (attempt ${restart.attempt}, in ${restart.delayMs} ms)${restart.error ? `: ${restart.error}` : ''}`,
+          detail: { attempt: restart.attempt, delay_ms: restart.delayMs, ...(restart.error ? { error: restart.error } : {}) },
+        });
+      },
     });
   }
 

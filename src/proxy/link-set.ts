@@ -8,7 +8,7 @@ import type { Era } from '../protocol/revisions.ts';
 import type { FrameTransport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { ParkedCalls } from './input-bridge.ts';
-import { UpstreamLink, type ClientHello, type LinkListener } from './upstream-link.ts';
+import { UpstreamLink, type ClientHello, type LinkListener, type UpstreamRestart } from './upstream-link.ts';
 
 export interface LinkSetOptions {
   readonly upstreams: readonly UpstreamConfig[];
@@ -16,7 +16,7 @@ export interface LinkSetOptions {
   readonly logger: Logger;
   readonly maxRequestTimeMs: number;
   readonly annotator?: FrameAnnotator;
-  readonly onRestart?: (upstream: string) => void;
+  readonly onRestart?: (upstream: string, restart: UpstreamRestart) => void;
 }
 
 export class LinkSet {

@@ -60,6 +60,15 @@ export interface LinkListener {
   invalid?(problem: InvalidFrame): void;
 }
 
+/** What the link tells about a restart it scheduled. */
+export interface UpstreamRestart {
+  /** Consecutive attempts so far (1 for the first restart after a failure). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why: the exit, the failed probe, the error. */
+  readonly error?: string;
+}
+
 export interface LinkOptions {
   readonly config: UpstreamConfig;
   readonly createTransport: () => FrameTransport;
@@ -68,7 +77,7 @@ export interface LinkOptions {
   /** Signs what the gateway sends to the server (security annotations), when configured. */
   readonly annotator?: FrameAnnotator;
   /** Told every time the link schedules a restart of its server (metrics). */
-  readonly onRestart?: (upstream: string) => void;
+  readonly onRestart?: (upstream: string, restart: UpstreamRestart) => void;
   /** How long a health probe may take before the server counts as hung (default 5 s, at most the request timeout). */
   readonly probeTimeoutMs?: number;
   /** Time allowed for the handshake (default: the request timeout). */
@@ -518,7 +527,7 @@ export class UpstreamLink {
     }
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (this.#attempts - 1));
     this.#log.info('restarting upstream', { attempt: this.#attempts, delayMs: delay });
-    this.#options.onRestart?.(this.name);
+    this.#options.onRestart?.(this.name, { attempt: this.#attempts, delayMs: delay, ...(this.#lastError === undefined ? {} : { error: this.#lastError }) });
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => void this.#connect(), delay);
     this.#restartTimer.unref?.();

@@ -66,3 +66,62 @@ describe('security events from a running gateway', () => {
     expect(events().filter((e) => e.metadata.event_code === 'event.security.request.denied')).toHaveLength(5);
   });
 });
+
+describe('events about servers', () => {
+  let dir: string;
+  let ws: Workspace;
+  let raw: RawStdio;
+  let file: string;
+  type Ocsf = { class_uid: number; activity_id: number; severity_id: number; metadata: { event_code: string }; unmapped: { detail?: Record<string, unknown> }; app?: { name: string } };
+  const events = (): Ocsf[] => {
+    try {
+      return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ocsf);
+    } catch {
+      return [];
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'guardrail-events-servers-'));
+    file = join(dir, 'events.jsonl');
+    ws = workspace({
+      upstreams: { fx: { command: NODE, args: [FIXTURE, '--rug-pull'], restart: { initial_delay: 10 } } },
+      audit: { dir: join(dir, 'audit') },
+      events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] },
+    });
+    raw = new RawStdio(['--config', ws.config]);
+    await raw.initialize();
+  });
+
+  afterAll(async () => {
+    await raw?.end();
+    ws?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a tool whose description changed after it was listed, once', async () => {
+    raw.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    await raw.response(1);
+    raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    await raw.response(2);
+    expect(events().filter((e) => e.metadata.event_code === 'event.security.tool.changed')).toHaveLength(0);
+    raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'rug_pull', arguments: {} } });
+    await raw.response(3);
+    for (const id of [4, 5]) {
+      raw.send({ jsonrpc: '2.0', id, method: 'tools/list' });
+      const listed = (await raw.response(id)) as { result: { tools: { name: string; description: string }[] } };
+      // Observed, not refused: the listing passes as the server wrote it.
+      expect(listed.result.tools.find((t) => t.name === 'write_file')?.description).toContain('id_rsa');
+    }
+    const changed = await eventually(() => events().find((e) => e.metadata.event_code === 'event.security.tool.changed'), 10_000, 'the event');
+    expect(changed).toMatchObject({ class_uid: 2004, severity_id: 3, unmapped: { detail: { changes: [{ tool: 'write_file', changed: ['description'] }] } } });
+    expect(events().filter((e) => e.metadata.event_code === 'event.security.tool.changed')).toHaveLength(1);
+  });
+
+  it('reports a server restart as an application lifecycle event', async () => {
+    raw.send({ jsonrpc: '2.0', id: 'crash', method: 'tools/call', params: { name: 'crash', arguments: {} } });
+    await raw.response('crash');
+    const restarted = await eventually(() => events().find((e) => e.metadata.event_code === 'event.security.upstream.restarted'), 10_000, 'the event');
+    expect(restarted).toMatchObject({ class_uid: 6002, activity_id: 5, severity_id: 2, app: { name: 'fx' }, unmapped: { detail: { attempt: 1 } } });
+  });
+});
