@@ -35,6 +35,7 @@ import type { SecurityEvent } from '../events/bus.ts';
 import type { DecisionRecord, DecisionRecorder, RecordedContent } from './decision-log.ts';
 import { createOnce, type StoredRecord } from './store.ts';
 import { StoreWriter } from './writer.ts';
+import { jsonPoster } from '../util/json-poster.ts';
 
 export interface AuditRecorder extends DecisionRecorder {
   /** The writer thread that owns the store. */
@@ -148,9 +149,12 @@ type Queued = { entry: DecisionRecord; content: RecordedContent | undefined; tim
  */
 export async function createAuditRecorder(config: AuditConfig, logger: Logger, options: { includeContent?: ReadonlySet<string> } = {}): Promise<AuditRecorder> {
   const contentOptions: ContentOptions = { hashKey: contentHashKey(config.dir), includeContent: options.includeContent ?? new Set() };
+  // Second places for the seals beyond the file (which the writer thread appends to).
+  const sealHooks = config.sealWebhooks.map((hook) => jsonPoster(hook, logger, 'audit: a seal webhook did not take a seal'));
   const writer = await StoreWriter.start(
     { dir: config.dir, exportSeals: config.exportSeals, sealEvery: config.sealEvery, sealIntervalMs: config.sealIntervalMs, maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes },
     logger,
+    sealHooks.length === 0 ? undefined : (seal) => sealHooks.forEach((hook) => hook.post(JSON.stringify(seal))),
   );
   const block = config.onOverload === 'block';
   /** Entries waiting for the end of the turn; they become records at flush, off the request path. */
@@ -294,6 +298,7 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
       }
       // The writer thread seals the chain and closes the store.
       await writer.close();
+      await Promise.all(sealHooks.map((hook) => hook.close()));
     },
     writer,
   };

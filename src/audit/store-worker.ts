@@ -9,10 +9,10 @@
  *   main → writer: { op: 'append', id, records } | { op: 'close' }
  *   writer → main: { op: 'ready' } | { op: 'fatal', error }            (once, at start)
  *                  { op: 'written', id, seq } | { op: 'failed', id, error }
- *                  { op: 'log', level, message, fields } | { op: 'closed' }
+ *                  { op: 'sealed', seal } | { op: 'log', level, message, fields } | { op: 'closed' }
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AuditStore, type StoredRecord } from './store.ts';
+import { AuditStore, type Seal, type StoredRecord } from './store.ts';
 
 export interface WriterOptions {
   readonly dir: string;
@@ -30,6 +30,7 @@ export type FromWriter =
   | { readonly op: 'fatal'; readonly error: string }
   | { readonly op: 'written'; readonly id: number; readonly seq: number }
   | { readonly op: 'failed'; readonly id: number; readonly error: string }
+  | { readonly op: 'sealed'; readonly seal: Seal }
   | { readonly op: 'log'; readonly level: 'info' | 'error'; readonly message: string; readonly fields: Record<string, unknown> }
   | { readonly op: 'closed' };
 
@@ -53,7 +54,7 @@ const retention = options.maxAgeMs !== undefined || options.maxBytes !== undefin
 function seal(): void {
   if (sinceSeal === 0) return;
   try {
-    store.seal();
+    post({ op: 'sealed', seal: store.seal() });
     sinceSeal = 0;
     // Retention runs with the seals: the newest records always stay, sealed.
     if (retention) {

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/logger.ts';
 import type { FromWriter, ToWriter, WriterOptions } from './store-worker.ts';
-import type { StoredRecord } from './store.ts';
+import type { Seal, StoredRecord } from './store.ts';
 
 // Source (.ts, run by Node's type stripping) or build (.js): the worker is beside this file.
 const WORKER = new URL(`./store-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -22,6 +22,7 @@ interface Pending {
 export class StoreWriter {
   readonly #options: WriterOptions;
   readonly #logger: Logger;
+  readonly #onSeal: ((seal: Seal) => void) | undefined;
   #worker: Worker | undefined;
   #starting: Promise<Worker> | undefined;
   #lastStart = 0;
@@ -29,14 +30,18 @@ export class StoreWriter {
   readonly #pending = new Map<number, Pending>();
   #closed = false;
 
-  private constructor(options: WriterOptions, logger: Logger) {
+  private constructor(options: WriterOptions, logger: Logger, onSeal: ((seal: Seal) => void) | undefined) {
     this.#options = options;
     this.#logger = logger;
+    this.#onSeal = onSeal;
   }
 
-  /** Starts the writer thread; rejects (with the store's own error) when the store cannot be opened. */
-  static async start(options: WriterOptions, logger: Logger): Promise<StoreWriter> {
-    const writer = new StoreWriter(options, logger);
+  /**
+   * Starts the writer thread; rejects (with the store's own error) when the store cannot be
+   * opened. `onSeal` hears of every seal the thread makes.
+   */
+  static async start(options: WriterOptions, logger: Logger, onSeal?: (seal: Seal) => void): Promise<StoreWriter> {
+    const writer = new StoreWriter(options, logger, onSeal);
     await writer.#spawn();
     return writer;
   }
@@ -60,6 +65,7 @@ export class StoreWriter {
         } else if (message.op === 'fatal') reject(new Error(message.error));
         else if (message.op === 'written') this.#settle(message.id)?.resolve(message.seq);
         else if (message.op === 'failed') this.#settle(message.id)?.reject(new Error(message.error));
+        else if (message.op === 'sealed') this.#onSeal?.(message.seal);
         else if (message.op === 'log') this.#logger[message.level](message.message, message.fields);
       });
       worker.on('error', (error) => {

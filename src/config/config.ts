@@ -172,7 +172,10 @@ export interface AuditConfig {
   readonly dir: string;
   readonly sealEvery: number;
   readonly sealIntervalMs: number;
+  /** A file every seal is also appended to. */
   readonly exportSeals: string | undefined;
+  /** Webhooks every seal is also POSTed to. */
+  readonly sealWebhooks: readonly { readonly url: string; readonly headers: Readonly<Record<string, string>>; readonly retries: number; readonly backoffMs: number }[];
   readonly queue: number;
   readonly onOverload: 'block' | 'drop-with-alert';
   /** In block mode, how long a call waits for room in a full queue before it is refused. */

@@ -351,12 +351,17 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
   const flow = normaliseFlow(layers, raw.flow, report);
   // On unless the config says `audit: false`: the record of what the agent did is not opt-in.
   const rawAudit = raw.audit === false ? undefined : (raw.audit ?? {});
+  const sealPlaces = rawAudit?.export_seals === undefined ? [] : [rawAudit.export_seals].flat();
+  const sealFiles = sealPlaces.filter((p) => typeof p === 'string');
+  if (sealFiles.length > 1) report('error', ['audit', 'export_seals'], 'one file at most (and any number of webhooks)');
+  const sealFile = sealFiles[0];
   const audit = rawAudit
     ? ({
         dir: rawAudit.dir === undefined ? defaultAuditDir(env) : resolve(baseDir, rawAudit.dir),
         sealEvery: rawAudit.seal_every ?? 1000,
         sealIntervalMs: parseDuration(rawAudit.seal_interval ?? '5m'),
-        exportSeals: rawAudit.export_seals === undefined ? undefined : resolve(baseDir, rawAudit.export_seals),
+        exportSeals: sealFile === undefined ? undefined : resolve(baseDir, sealFile),
+        sealWebhooks: sealPlaces.filter((p) => typeof p !== 'string').map((p) => ({ url: p.url, headers: p.headers ?? {}, retries: p.retries ?? 5, backoffMs: 1000 })),
         queue: rawAudit.queue ?? 10_000,
         // The high-security profile records everything durably before it moves on.
         onOverload: rawAudit.on_overload ?? (layers.some((l) => l === BUILTIN_PROFILES.strict) ? 'block' : 'drop-with-alert'),

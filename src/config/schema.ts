@@ -296,12 +296,26 @@ export const flowSchema = z
   })
   .describe('Information flow control: classification, detectors, flow rules, taint, annotations.');
 
+const sealPlace = z.union([
+  z.string().min(1).describe('A file (JSON lines), relative to the config file.'),
+  z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).describe('Each seal is POSTed here as JSON.'),
+      headers: z.record(z.string(), z.string()).optional().describe('Sent with each POST (e.g. an Authorization header; ${VAR} works).'),
+      retries: z.number().int().min(0).max(20).optional().describe('Retries of a failed POST, with exponential backoff (default 5).'),
+    })
+    .describe('A webhook.'),
+]);
+
 export const auditSchema = z
   .strictObject({
     dir: z.string().min(1).optional().describe('The data directory of the tamper-evident store (audit.db and the Ed25519 sealing key), relative to the config file. Default: the user\'s GUARDRAIL data directory (GUARDRAIL_DATA_DIR, else ~/.local/state/guardrail on Linux, ~/Library/Application Support/guardrail on macOS, %LOCALAPPDATA%\\guardrail on Windows) + /audit, shared by every gateway the user runs.'),
     seal_every: z.number().int().positive().optional().describe('Seal the chain after this many records (default 1000).'),
     seal_interval: duration.optional().describe('…and at least this often while records arrive (default 5m).'),
-    export_seals: z.string().min(1).optional().describe('A second place for every seal: a file (JSON lines) the gateway appends to, relative to the config file.'),
+    export_seals: z
+      .union([sealPlace, z.array(sealPlace).min(1)])
+      .optional()
+      .describe('Second places for every seal, so that rewriting the whole store is detectable: a file (JSON lines) the gateway appends to, relative to the config file, and/or webhooks that receive each seal as a JSON POST.'),
     queue: z.number().int().positive().optional().describe('Records waiting to be written (default 10000).'),
     on_overload: z
       .enum(['block', 'drop-with-alert'])

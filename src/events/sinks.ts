@@ -7,10 +7,10 @@
  */
 import type * as Dgram from 'node:dgram';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import type * as Http from 'node:http';
 import type * as Net from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { jsonPoster } from '../util/json-poster.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SecurityEvent } from './bus.ts';
 import { toOcsf } from './ocsf.ts';
@@ -146,63 +146,12 @@ function syslogSink(config: Extract<SinkConfig, { type: 'syslog' }>, logger: Log
 }
 
 function webhookSink(config: Extract<SinkConfig, { type: 'webhook' }>, logger: Logger): Sink {
-  const url = new URL(config.url);
-  const client = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof Http;
-  let dropped = 0;
-  let inFlight = 0;
-  let warned = false;
-  const queue: string[] = [];
-  const idle: (() => void)[] = [];
-
-  const post = (body: string): Promise<number> =>
-    new Promise((resolve) => {
-      const req = client.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...config.headers }, timeout: 10_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', () => resolve(0));
-      req.end(body);
-    });
-
-  const deliver = async (body: string) => {
-    inFlight++;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const status = await post(body);
-        if (status >= 200 && status < 300) return;
-        // A 4xx other than 408/429 will not get better by trying again.
-        const retryable = status === 0 || status === 408 || status === 429 || status >= 500;
-        if (!retryable || attempt >= config.retries) {
-          dropped++;
-          if (!warned) logger.warn('events: the webhook did not take an event', { url: url.origin, status });
-          warned = true;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, config.backoffMs * 2 ** attempt));
-      }
-    } finally {
-      inFlight--;
-      const next = queue.shift();
-      if (next !== undefined) void deliver(next);
-      else if (inFlight === 0) for (const done of idle.splice(0)) done();
-    }
-  };
-
+  const poster = jsonPoster(config, logger, 'events: the webhook did not take an event');
   return {
     get dropped() {
-      return dropped;
+      return poster.dropped;
     },
-    send(event) {
-      const body = formatted(event, config.format);
-      // Four deliveries at a time; the rest wait in a bounded queue.
-      if (inFlight < 4) void deliver(body);
-      else if (queue.length < MAX_BACKLOG) queue.push(body);
-      else dropped++;
-    },
-    close: () =>
-      inFlight === 0
-        ? Promise.resolve()
-        : Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]),
+    send: (event) => poster.post(formatted(event, config.format)),
+    close: () => poster.close(),
   };
 }

@@ -26,6 +26,7 @@ const config = (overrides: Partial<AuditConfig> = {}): AuditConfig => ({
   sealEvery: 1000,
   sealIntervalMs: 60_000,
   exportSeals: undefined,
+  sealWebhooks: [],
   queue: 100,
   onOverload: 'drop-with-alert',
   blockTimeoutMs: 1000,

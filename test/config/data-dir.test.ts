@@ -27,3 +27,18 @@ describe('the default data directory', () => {
     expect(sink.ok).toBe(false);
   });
 });
+
+describe('second places for the seals', () => {
+  const load = (exportSeals: unknown) => checkConfig({ upstreams: { a: { command: 'node' } }, audit: { dir: '/tmp/g', export_seals: exportSeals } }, { env: {}, baseDir: '/tmp' });
+
+  it('takes a file, a webhook, or a list of them with one file at most', () => {
+    const one = load('seals.jsonl');
+    expect(one.ok && one.config.audit).toMatchObject({ exportSeals: '/tmp/seals.jsonl', sealWebhooks: [] });
+    const both = load(['seals.jsonl', { url: 'https://worm.example/seals', headers: { authorization: 'Bearer t' } }]);
+    expect(both.ok && both.config.audit).toMatchObject({ exportSeals: '/tmp/seals.jsonl', sealWebhooks: [{ url: 'https://worm.example/seals', headers: { authorization: 'Bearer t' }, retries: 5 }] });
+    const twoFiles = load(['a.jsonl', 'b.jsonl']);
+    expect(twoFiles.ok).toBe(false);
+    expect(!twoFiles.ok && twoFiles.errors[0]?.message).toContain('one file at most');
+    expect(load({ url: 'ftp://worm.example/seals' }).ok).toBe(false);
+  });
+});

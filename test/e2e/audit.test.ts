@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
@@ -24,14 +26,27 @@ describe('the audit store of a running gateway', () => {
   let ws: Workspace;
   let store: string;
   let seals: string;
+  let hook: Server;
+  const posted: string[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'guardrail-audit-e2e-'));
     store = join(dir, 'audit');
     seals = join(dir, 'seals.jsonl');
+    // A second place over HTTP: a webhook on loopback that keeps what it is sent.
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posted.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/seals`;
     ws = workspace({
       upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
-      audit: { dir: store, seal_every: 5, export_seals: seals },
+      audit: { dir: store, seal_every: 5, export_seals: [seals, { url: hookUrl }] },
       events: { sinks: [{ type: 'audit', min_severity: 'medium' }] },
     });
     const raw = new RawStdio(['--config', ws.config]);
@@ -44,11 +59,12 @@ describe('the audit store of a running gateway', () => {
   });
 
   afterAll(() => {
+    hook?.close();
     ws?.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('verifies, with seals in the store and in the second place', () => {
+  it('verifies, with seals in the store and in the second places (a file and a webhook)', () => {
     const r = audit('verify', '--store', store, '--seals', seals, '--json');
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { ok: boolean; records: number; seals: number; unsealed: number };
@@ -56,7 +72,14 @@ describe('the audit store of a running gateway', () => {
     // initialize, the 13 calls and their answers at least; sealed every 5 and on close.
     expect(result.records).toBeGreaterThanOrEqual(14);
     expect(result.unsealed).toBe(0);
-    expect(readFileSync(seals, 'utf8').trim().split('\n').length).toBe(result.seals / 2);
+    const exported = readFileSync(seals, 'utf8').trim().split('\n');
+    expect(exported.length).toBe(result.seals / 2);
+    // The webhook got the same seals; saved as lines, they check the store like the file does.
+    const bySeq = (lines: string[]) => lines.map((l) => JSON.parse(l) as { seq: number }).sort((a, b) => a.seq - b.seq);
+    expect(bySeq(posted)).toEqual(bySeq(exported));
+    const received = join(dir, 'received-seals.jsonl');
+    writeFileSync(received, posted.join('\n'));
+    expect(audit('verify', '--store', store, '--seals', received).status).toBe(0);
   });
 
   it('answers queries by decision and tool, as JSON lines or a table', () => {
