@@ -152,7 +152,7 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
   // Second places for the seals beyond the file (which the writer thread appends to).
   const sealHooks = config.sealWebhooks.map((hook) => jsonPoster(hook, logger, 'audit: a seal webhook did not take a seal'));
   const writer = await StoreWriter.start(
-    { dir: config.dir, exportSeals: config.exportSeals, sealEvery: config.sealEvery, sealIntervalMs: config.sealIntervalMs, maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes },
+    { dir: config.dir, exportSeals: config.exportSeals, sealEvery: config.sealEvery, sealIntervalMs: config.sealIntervalMs, maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes, archive: config.archive },
     logger,
     sealHooks.length === 0 ? undefined : (seal) => sealHooks.forEach((hook) => hook.post(JSON.stringify(seal))),
   );

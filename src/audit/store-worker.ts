@@ -21,6 +21,7 @@ export interface WriterOptions {
   readonly sealIntervalMs: number;
   readonly maxAgeMs: number | undefined;
   readonly maxBytes: number | undefined;
+  readonly archive: string | undefined;
 }
 
 export type ToWriter = { readonly op: 'append'; readonly id: number; readonly records: readonly StoredRecord[] } | { readonly op: 'close' };
@@ -58,8 +59,12 @@ function seal(): void {
     sinceSeal = 0;
     // Retention runs with the seals: the newest records always stay, sealed.
     if (retention) {
-      const upto = store.retain({ ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }), ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
-      if (upto > 0) post({ op: 'log', level: 'info', message: 'audit: retention removed old records', fields: { upTo: upto } });
+      const upto = store.retain({
+        ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+        ...(options.archive === undefined ? {} : { archive: options.archive }),
+      });
+      if (upto > 0) post({ op: 'log', level: 'info', message: options.archive ? 'audit: retention archived and removed old records' : 'audit: retention removed old records', fields: { upTo: upto, ...(options.archive ? { archive: options.archive } : {}) } });
     }
   } catch (error) {
     post({ op: 'log', level: 'error', message: 'audit: sealing the chain failed', fields: { error: (error as Error).message } });

@@ -19,7 +19,7 @@
  * processes interleave into one chain and never fork it. Seals and retention do the same.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { canonicalJson } from '../util/canonical-json.ts';
@@ -247,7 +247,7 @@ export class AuditStore {
    * `maxBytes`, the oldest ones, never the newest record. Each removal is one signed prune entry
    * in the same transaction. Returns the last sequence removed, or 0.
    */
-  retain(policy: { maxAgeMs?: number; maxBytes?: number }, now = new Date()): number {
+  retain(policy: { maxAgeMs?: number; maxBytes?: number; archive?: string }, now = new Date()): number {
     this.#key ??= sealingKey(this.dir);
     const key = this.#key;
     return this.#transaction(() => {
@@ -275,12 +275,47 @@ export class AuditStore {
       if (upto < first) return 0;
       const at = this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(upto) as { hash: string } | undefined;
       if (!at) return 0;
-      const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: 'retention', alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
+      const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: policy.archive ? 'retention (archived)' : 'retention', alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
       const signature = sign(null, Buffer.from(pruneBody(unsigned), 'utf8'), key.privateKey).toString('base64');
+      // Rotation: the records leave for an archive file, on disk before they leave the store.
+      if (policy.archive) this.#archive(policy.archive, first, { ...unsigned, signature });
       this.#db.prepare('DELETE FROM records WHERE seq <= ?').run(upto);
       this.#db.prepare('INSERT INTO prunes (upto, head, time, reason, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)').run(upto, at.hash, unsigned.time, unsigned.reason, unsigned.alg, unsigned.key, signature);
       return upto;
     });
+  }
+
+  /**
+   * Writes records `first` to `prune.upto` to `dir/audit-<first>-<upto>.jsonl` in the export's
+   * format, so `guardrail audit verify --export` checks it alone: the prune entry the segment
+   * continues from (none for the first), its records, the seals over them, and the new prune
+   * entry, whose signed head seals the segment's last record. Fsynced before it returns.
+   */
+  #archive(dir: string, first: number, prune: Prune): void {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `audit-${String(first).padStart(12, '0')}-${String(prune.upto).padStart(12, '0')}.jsonl`);
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      let chunk = '';
+      const write = (line: unknown) => {
+        chunk += `${JSON.stringify(line)}\n`;
+        if (chunk.length > 1 << 20) {
+          writeSync(fd, chunk);
+          chunk = '';
+        }
+      };
+      const before = this.prunes().filter((p) => p.upto < first).at(-1);
+      if (before) write({ prune: before });
+      for (const row of this.#db.prepare('SELECT seq, prev, hash, body FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq').iterate(first, prune.upto) as Iterable<ChainRow>) {
+        write(exportLine(row));
+      }
+      for (const seal of this.seals()) if (seal.seq >= first && seal.seq <= prune.upto) write({ seal });
+      write({ prune });
+      writeSync(fd, chunk);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   prunes(): Prune[] {
@@ -321,6 +356,11 @@ export class AuditStore {
   close(): void {
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** A record as a line of an export: its chain fields and the record itself. */
+export function exportLine(row: ChainRow): { seq: number; prev: string; hash: string; record: unknown } {
+  return { seq: Number(row.seq), prev: row.prev, hash: row.hash, record: JSON.parse(row.body) as unknown };
 }
 
 function str(value: unknown): string | null {

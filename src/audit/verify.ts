@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, type ChainRow, type Prune, type Seal } from './store.ts';
 
 export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key' | 'prune-signature';
@@ -44,14 +45,21 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
   const breaks: Break[] = [];
   const hashes = new Map<number, string>();
   const key = publicKey ? keyId(publicKey) : undefined;
-  // Retention removed the oldest records under a signed prune entry: the chain starts after it.
+  const iterator = rows[Symbol.iterator]();
+  const head = iterator.next();
+  const firstSeq = head.done ? Infinity : head.value.seq;
+  // Retention removed the oldest records under a signed prune entry: the chain starts after the
+  // last one before the first row. A prune entry over rows that are here (an archive segment's
+  // closing entry) signs its record's hash: it counts as a seal.
   let pruned: Prune | undefined;
+  const closing: Prune[] = [];
   for (const prune of prunes) {
     if (key === undefined || prune.key !== key || !verifyPrune(prune, publicKey!)) {
       breaks.push({ kind: 'prune-signature', seq: prune.upto, detail: `the prune entry for records up to ${prune.upto} (${prune.time}) is not signed by this store's key: records were removed without retention` });
       continue;
     }
-    if (!pruned || prune.upto > pruned.upto) pruned = prune;
+    if (prune.upto >= firstSeq) closing.push(prune);
+    else if (!pruned || prune.upto > pruned.upto) pruned = prune;
   }
   let expectedSeq = pruned ? pruned.upto + 1 : 1;
   let prev = pruned ? pruned.head : GENESIS;
@@ -60,7 +68,13 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
   let prevPrev = GENESIS;
   // A record that follows one no longer in its place: deleted, or moved further down?
   let displaced: { seq: number; prev: string } | undefined;
-  for (const row of rows) {
+  const all: Iterable<ChainRow> = {
+    *[Symbol.iterator]() {
+      if (!head.done) yield head.value;
+      for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value;
+    },
+  };
+  for (const row of all) {
     count++;
     if (breaks.length === 0) {
       const found = judge(row, expectedSeq, prev, prevPrev);
@@ -101,6 +115,13 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
       continue;
     }
     lastSealed = Math.max(lastSealed, seal.seq);
+  }
+  for (const prune of closing) {
+    if (hashes.get(prune.upto) !== prune.head) {
+      breaks.push({ kind: 'seal-mismatch', seq: prune.upto, detail: `record ${prune.upto} is not the one the prune entry of ${prune.time} signed: the chain up to it was rewritten` });
+      continue;
+    }
+    lastSealed = Math.max(lastSealed, prune.upto);
   }
   breaks.sort((a, b) => a.seq - b.seq);
   return { ok: breaks.length === 0, records: count, seals: seals.length + exported.length, unsealed: Math.max(0, lastSeq - lastSealed), prunedUpTo: pruned?.upto ?? 0, breaks };
@@ -144,4 +165,19 @@ export function readSeals(file: string): Seal[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Seal);
+}
+
+/** An export (`guardrail audit export`, or an archive segment): its records, seals and prune entries. */
+export function readExport(file: string): { rows: ChainRow[]; seals: Seal[]; prunes: Prune[] } {
+  const rows: ChainRow[] = [];
+  const seals: Seal[] = [];
+  const prunes: Prune[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const value = JSON.parse(line) as { seq?: number; prev?: string; hash?: string; record?: unknown; seal?: Seal; prune?: Prune };
+    if (value.seal) seals.push(value.seal);
+    else if (value.prune) prunes.push(value.prune);
+    else rows.push({ seq: Number(value.seq), prev: String(value.prev), hash: String(value.hash), body: canonicalJson(value.record) });
+  }
+  return { rows, seals, prunes };
 }

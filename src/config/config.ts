@@ -182,6 +182,8 @@ export interface AuditConfig {
   readonly blockTimeoutMs: number;
   readonly maxAgeMs: number | undefined;
   readonly maxBytes: number | undefined;
+  /** Where removed records are archived before retention removes them (absolute). */
+  readonly archive: string | undefined;
 }
 
 /** Information flow control (`flow:`), normalised. Plain data: it crosses the config process boundary. */

@@ -355,6 +355,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
   const sealFiles = sealPlaces.filter((p) => typeof p === 'string');
   if (sealFiles.length > 1) report('error', ['audit', 'export_seals'], 'one file at most (and any number of webhooks)');
   const sealFile = sealFiles[0];
+  if (rawAudit?.archive !== undefined && rawAudit.max_age === undefined && rawAudit.max_size === undefined) report('warning', ['audit', 'archive'], 'has no effect without max_age or max_size: nothing is ever removed');
   const audit = rawAudit
     ? ({
         dir: rawAudit.dir === undefined ? defaultAuditDir(env) : resolve(baseDir, rawAudit.dir),
@@ -368,6 +369,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         blockTimeoutMs: parseDuration(rawAudit.block_timeout ?? '5s'),
         maxAgeMs: rawAudit.max_age === undefined ? undefined : parseDuration(rawAudit.max_age),
         maxBytes: rawAudit.max_size === undefined ? undefined : parseByteSize(rawAudit.max_size),
+        archive: rawAudit.archive === undefined ? undefined : resolve(baseDir, rawAudit.archive),
       } as const)
     : undefined;
   const events: EventsConfig = {

@@ -32,6 +32,7 @@ const config = (overrides: Partial<AuditConfig> = {}): AuditConfig => ({
   blockTimeoutMs: 1000,
   maxAgeMs: undefined,
   maxBytes: undefined,
+  archive: undefined,
   ...overrides,
 });
 

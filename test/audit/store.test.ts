@@ -3,13 +3,13 @@
  * write access to the database could do is made with SQL, and `verifyChain` must name it and
  * the record it happened at.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditStore, GENESIS, linkHash, type StoredRecord } from '../../src/audit/store.ts';
-import { publicKeyOf, readSeals, verifyChain } from '../../src/audit/verify.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain } from '../../src/audit/verify.ts';
 
 const record = (i: number): StoredRecord => ({
   id: `r${i}`,
@@ -183,6 +183,41 @@ describe('retention', () => {
     expect(store.retain({ maxBytes: 1 })).toBe(2019); // all but the newest
     store.close();
     expect(verify()).toMatchObject({ ok: true, records: 1, prunedUpTo: 2019 });
+  });
+
+  it('rotates removed records into archive files that verify on their own and join the store\'s chain', () => {
+    const archive = join(dir, 'archive');
+    const store = new AuditStore({ dir });
+    // Records 1-20 are from 12:00:01-20: first remove 1-5, then 6-12.
+    expect(store.retain({ maxAgeMs: 0, archive }, new Date(Date.UTC(2026, 10, 21, 12, 0, 6)))).toBe(5);
+    expect(store.retain({ maxAgeMs: 0, archive }, new Date(Date.UTC(2026, 10, 21, 12, 0, 13)))).toBe(12);
+    store.close();
+    const files = readdirSync(archive).sort();
+    expect(files).toEqual(['audit-000000000001-000000000005.jsonl', 'audit-000000000006-000000000012.jsonl']);
+    const key = publicKeyOf(dir)!;
+    const segments = files.map((f) => readExport(join(archive, f)));
+    // The first starts at the beginning; the second continues from the first's closing entry.
+    expect(verifyChain(segments[0]!.rows, segments[0]!.seals, key, [], segments[0]!.prunes)).toMatchObject({ ok: true, records: 5, unsealed: 0 });
+    expect(verifyChain(segments[1]!.rows, segments[1]!.seals, key, [], segments[1]!.prunes)).toMatchObject({ ok: true, records: 7, prunedUpTo: 5, unsealed: 0 });
+    expect(segments[1]!.rows[0]!.prev).toBe(segments[0]!.rows.at(-1)!.hash);
+    // The store goes on from the last archived record.
+    expect(verify({ exported: true })).toMatchObject({ ok: true, records: 8, prunedUpTo: 12 });
+    expect(row(13).prev).toBe(segments[1]!.rows.at(-1)!.hash);
+    // An archived record edited is caught in the archive.
+    const tampered = join(archive, files[1]!);
+    writeFileSync(tampered, readFileSync(tampered, 'utf8').replace('"r8"', '"r8-edited"'));
+    const broken = readExport(tampered);
+    expect(verifyChain(broken.rows, broken.seals, key, [], broken.prunes).breaks[0]).toMatchObject({ kind: 'edited', seq: 8 });
+  });
+
+  it('removes nothing when the archive cannot be written', () => {
+    const blocked = join(dir, 'a-file');
+    writeFileSync(blocked, 'x');
+    const store = new AuditStore({ dir });
+    expect(() => store.retain({ maxAgeMs: 0, archive: join(blocked, 'archive') }, new Date(Date.UTC(2026, 10, 21, 12, 0, 6)))).toThrow(/ENOTDIR|EEXIST/);
+    expect(store.count).toBe(20);
+    store.close();
+    expect(verify()).toMatchObject({ ok: true, records: 20, prunedUpTo: 0 });
   });
 
   it('does not let a deletion pass for retention: a forged prune entry is refused', () => {

@@ -2,11 +2,10 @@
  * `guardrail audit verify|export|query|tail`: the auditor's and the incident responder's view
  * of a store. Every command opens the store read-only; none needs the gateway to run.
  */
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { defaultAuditDir } from '../../config/data-dir.ts';
-import { AuditStore, type ChainRow, type Prune, type Seal } from '../../audit/store.ts';
-import { publicKeyOf, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
-import { canonicalJson } from '../../util/canonical-json.ts';
+import { AuditStore, exportLine, type ChainRow } from '../../audit/store.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
 import { UsageError } from '../errors.ts';
 
 export interface VerifyOptions {
@@ -52,7 +51,7 @@ export function auditExport(options: { store?: string; out?: string; stdout?: No
   const store = open(dir);
   const out = options.out ? createWriteStream(options.out, { mode: 0o600 }) : (options.stdout ?? process.stdout);
   try {
-    for (const row of store.rows()) out.write(`${JSON.stringify({ seq: row.seq, prev: row.prev, hash: row.hash, record: JSON.parse(row.body) as unknown })}\n`);
+    for (const row of store.rows()) out.write(`${JSON.stringify(exportLine(row))}\n`);
     for (const seal of store.seals()) out.write(`${JSON.stringify({ seal })}\n`);
     for (const prune of store.prunes()) out.write(`${JSON.stringify({ prune })}\n`);
   } finally {
@@ -130,20 +129,6 @@ function print(rows: readonly ChainRow[], format: 'json' | 'table', out: NodeJS.
       );
     }
   }
-}
-
-function readExport(file: string): { rows: ChainRow[]; seals: Seal[]; prunes: Prune[] } {
-  const rows: ChainRow[] = [];
-  const seals: Seal[] = [];
-  const prunes: Prune[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const value = JSON.parse(line) as { seq?: number; prev?: string; hash?: string; record?: unknown; seal?: Seal; prune?: Prune };
-    if (value.seal) seals.push(value.seal);
-    else if (value.prune) prunes.push(value.prune);
-    else rows.push({ seq: Number(value.seq), prev: String(value.prev), hash: String(value.hash), body: canonicalJson(value.record) });
-  }
-  return { rows, seals, prunes };
 }
 
 function open(dir: string): AuditStore {
