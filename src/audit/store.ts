@@ -143,6 +143,7 @@ export class AuditStore {
   readonly #exportSeals: string | undefined;
   readonly #last: StatementSync;
   #insert: StatementSync | undefined;
+  #closed = false;
   #key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
 
   constructor(options: AuditStoreOptions) {
@@ -200,7 +201,12 @@ export class AuditStore {
       this.#db.exec('COMMIT');
       return result;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      // (isTransaction would say whether SQLite already rolled back; it needs Node 22.16.)
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // already rolled back
+      }
       throw error;
     }
   }
@@ -354,7 +360,10 @@ export class AuditStore {
   }
 
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    // (isOpen needs Node 22.15; the project supports 22.13.)
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
   }
 }
 
