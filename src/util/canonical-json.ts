@@ -26,61 +26,82 @@ const MAX_CANONICAL_DEPTH = 2048;
  * canonicalJson({ b: [1e21, -0], a: 'é' }) // '{"a":"é","b":[1e+21,0]}'
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  writeCanonical(value, out, new Set(), []);
-  return out.join('');
+  try {
+    return write(value, new Set(), 0);
+  } catch (error) {
+    if (error instanceof CanonicalError) throw canonicalError(error.what, error.path);
+    throw error;
+  }
 }
 
-function writeCanonical(value: unknown, out: string[], ancestors: Set<object>, path: Array<string | number>): void {
+/**
+ * One value as a string. Built by concatenation (V8 keeps the pieces as a rope): about twice as
+ * fast as pushing to an array and joining. The path to a bad value is assembled only when one
+ * is found, as the error unwinds.
+ */
+function write(value: unknown, ancestors: Set<object>, depth: number): string {
   switch (typeof value) {
     case 'string':
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw canonicalError(`the non-finite number ${value}`, path);
-      out.push(JSON.stringify(value));
-      return;
+      if (!Number.isFinite(value)) throw new CanonicalError(`the non-finite number ${value}`);
+      return JSON.stringify(value);
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'object':
       break;
     default:
-      throw canonicalError(`a value of type ${typeof value}`, path);
+      throw new CanonicalError(`a value of type ${typeof value}`);
   }
-  if (value === null) {
-    out.push('null');
-    return;
-  }
-  if (ancestors.has(value)) throw canonicalError('a cycle', path);
-  if (ancestors.size >= MAX_CANONICAL_DEPTH) throw canonicalError(`nesting deeper than ${MAX_CANONICAL_DEPTH} levels`, path);
+  if (value === null) return 'null';
+  if (ancestors.has(value)) throw new CanonicalError('a cycle');
+  if (depth >= MAX_CANONICAL_DEPTH) throw new CanonicalError(`nesting deeper than ${MAX_CANONICAL_DEPTH} levels`);
   ancestors.add(value);
+  let out: string;
   if (Array.isArray(value)) {
-    out.push('[');
+    out = '[';
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      path.push(i);
-      writeCanonical(value[i], out, ancestors, path);
-      path.pop();
+      if (i > 0) out += ',';
+      out += inside(value[i], i, ancestors, depth);
     }
-    out.push(']');
+    out += ']';
   } else {
-    if (!isPlainObject(value)) throw canonicalError('an object that is not a plain object', path);
+    if (!isPlainObject(value)) throw new CanonicalError('an object that is not a plain object');
     const record = value as Record<string, unknown>;
     // The default sort compares UTF-16 code units, which is the order RFC 8785 §3.2.3 asks for.
-    const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
-    out.push('{');
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (i > 0) out.push(',');
-      out.push(JSON.stringify(key), ':');
-      path.push(key);
-      writeCanonical(record[key], out, ancestors, path);
-      path.pop();
+    const keys = Object.keys(record).sort();
+    out = '{';
+    let first = true;
+    for (const key of keys) {
+      const member = record[key];
+      if (member === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      out += `${JSON.stringify(key)}:${inside(member, key, ancestors, depth)}`;
     }
-    out.push('}');
+    out += '}';
   }
   ancestors.delete(value);
+  return out;
+}
+
+/** A member or element: a failure below it gets its name prepended to the path. */
+function inside(value: unknown, at: string | number, ancestors: Set<object>, depth: number): string {
+  try {
+    return write(value, ancestors, depth + 1);
+  } catch (error) {
+    if (error instanceof CanonicalError) error.path.unshift(at);
+    throw error;
+  }
+}
+
+class CanonicalError extends Error {
+  readonly path: Array<string | number> = [];
+  readonly what: string;
+  constructor(what: string) {
+    super(what);
+    this.what = what;
+  }
 }
 
 function canonicalError(what: string, path: ReadonlyArray<string | number>): Error {
