@@ -46,21 +46,18 @@ export class StoreWriter {
     return writer;
   }
 
-  /** Batches posted and not yet written (or failed). */
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
   #spawn(): Promise<Worker> {
     this.#lastStart = Date.now();
     const starting = new Promise<Worker>((resolve, reject) => {
+      // Referenced until it is ready (nothing else may keep the process alive yet), then only
+      // while it holds a batch: an idle writer does not keep a gateway from exiting.
       const worker = new Worker(WORKER, { workerData: this.#options });
-      worker.unref();
       let ready = false;
       worker.on('message', (message: FromWriter) => {
         if (message.op === 'ready') {
           ready = true;
           this.#worker = worker;
+          if (this.#pending.size === 0) worker.unref();
           resolve(worker);
         } else if (message.op === 'fatal') reject(new Error(message.error));
         else if (message.op === 'written') this.#settle(message.id)?.resolve(message.seq);
@@ -106,6 +103,8 @@ export class StoreWriter {
   async write(records: readonly StoredRecord[]): Promise<number> {
     if (this.#closed) throw new Error('the audit store is closed');
     const worker = await this.#current();
+    // It may have exited meanwhile: a message to it would never be answered.
+    if (this.#worker !== worker) throw new Error('the audit writer thread stopped');
     const id = this.#nextId++;
     return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
