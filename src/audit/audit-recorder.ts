@@ -148,15 +148,26 @@ type Queued = { entry: DecisionRecord; content: RecordedContent | undefined; tim
  * gateway then does not start: it would forward what it cannot record).
  */
 export async function createAuditRecorder(config: AuditConfig, logger: Logger, options: { includeContent?: ReadonlySet<string> } = {}): Promise<AuditRecorder> {
+  const block = config.onOverload === 'block';
   const contentOptions: ContentOptions = { hashKey: contentHashKey(config.dir), includeContent: options.includeContent ?? new Set() };
   // Second places for the seals beyond the file (which the writer thread appends to).
   const sealHooks = config.sealWebhooks.map((hook) => jsonPoster(hook, logger, 'audit: a seal webhook did not take a seal'));
   const writer = await StoreWriter.start(
-    { dir: config.dir, exportSeals: config.exportSeals, sealEvery: config.sealEvery, sealIntervalMs: config.sealIntervalMs, maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes, archive: config.archive },
+    {
+      dir: config.dir,
+      exportSeals: config.exportSeals,
+      sealEvery: config.sealEvery,
+      sealIntervalMs: config.sealIntervalMs,
+      maxAgeMs: config.maxAgeMs,
+      maxBytes: config.maxBytes,
+      archive: config.archive,
+      // Block mode answers only for what is on the disk; otherwise a batch survives the gateway
+      // being killed and reaches the disk at the next checkpoint.
+      fsync: block,
+    },
     logger,
     sealHooks.length === 0 ? undefined : (seal) => sealHooks.forEach((hook) => hook.post(JSON.stringify(seal))),
   );
-  const block = config.onOverload === 'block';
   /** Entries waiting for the end of the turn; they become records at flush, off the request path. */
   let queue: Queued[] = [];
   /** When the oldest entry in the queue was queued. */

@@ -22,6 +22,8 @@ export interface WriterOptions {
   readonly maxAgeMs: number | undefined;
   readonly maxBytes: number | undefined;
   readonly archive: string | undefined;
+  /** Flush each batch to the disk before answering (block mode). */
+  readonly fsync: boolean;
 }
 
 export type ToWriter = { readonly op: 'append'; readonly id: number; readonly records: readonly StoredRecord[] } | { readonly op: 'close' };
@@ -41,7 +43,7 @@ const post = (message: FromWriter) => port.postMessage(message);
 
 let store: AuditStore;
 try {
-  store = new AuditStore({ dir: options.dir, ...(options.exportSeals ? { exportSeals: options.exportSeals } : {}) });
+  store = new AuditStore({ dir: options.dir, fsync: options.fsync, ...(options.exportSeals ? { exportSeals: options.exportSeals } : {}) });
   post({ op: 'ready' });
 } catch (error) {
   post({ op: 'fatal', error: (error as Error).message });

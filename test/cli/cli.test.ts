@@ -132,7 +132,7 @@ describe('validate', () => {
   it('exits 0 for a good file and summarises it', async () => {
     const r = await cli(['validate', '--config', good]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^ok: 2 upstream\(s\) \[fixture \(stdio\), remote \(streamable-http\)\], listening on stdio, profile strict\n$/);
+    expect(r.stderr).toMatch(/^ok: 2 upstream\(s\) \[fixture \(stdio\), remote \(streamable-http\)\], listening on stdio, profile strict, audit store \/\S+\/audit\n$/);
   });
 
   it('accepts the file as a positional argument too', async () => {

@@ -17,6 +17,6 @@ export async function validate(options: ValidateOptions): Promise<number> {
     return 2;
   }
   const c = result.config;
-  out(`ok: ${c.upstreams.length} upstream(s) [${c.upstreams.map((u) => `${u.name} (${u.transport.kind})`).join(', ')}], listening on ${c.listeners.map((l) => (l.kind === 'stdio' ? 'stdio' : `http://${l.host}:${l.port}${l.path}`)).join(', ')}, profile ${c.profile}${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`);
+  out(`ok: ${c.upstreams.length} upstream(s) [${c.upstreams.map((u) => `${u.name} (${u.transport.kind})`).join(', ')}], listening on ${c.listeners.map((l) => (l.kind === 'stdio' ? 'stdio' : `http://${l.host}:${l.port}${l.path}`)).join(', ')}, profile ${c.profile}, audit store ${c.audit ? c.audit.dir : 'off'}${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`);
   return 0;
 }
