@@ -36,7 +36,7 @@ const entry: DecisionRecord = {
 const message = { jsonrpc: '2.0' as const, id: 42, method: 'tools/call', params: { name: 'read_text_file', arguments: { path: '/srv/data/notes/today.md', head: 20 } } };
 const recorderDir = mkdtempSync(join(tmpdir(), 'guardrail-bench-recorder-'));
 const recorder = await createAuditRecorder(
-  { dir: recorderDir, sealEvery: 1e9, sealIntervalMs: 3_600_000, exportSeals: undefined, sealWebhooks: [], queue: 1e9, onOverload: 'drop-with-alert', blockTimeoutMs: 1000, maxAgeMs: undefined, maxBytes: undefined, archive: undefined },
+  { dir: recorderDir, sealEvery: 1e9, sealIntervalMs: 3_600_000, exportSeals: undefined, sealWebhooks: [], queue: 1e9, onOverload: 'drop-with-alert', blockTimeoutMs: 1000, maxAgeMs: undefined, maxBytes: undefined, archive: undefined, snapshotOn: [] },
   silentLogger,
 );
 const drained = async () => {

@@ -48,6 +48,11 @@ export interface AuditRecorder extends DecisionRecorder {
   readonly pending: number;
   /** How long the oldest queued record has waited, in milliseconds (0 when none waits). */
   readonly lagMs: number;
+  /**
+   * A forensic snapshot of a session (an alert fired), taken by the writer thread once the
+   * session's records queued so far are written: `snapshots/` in the data directory.
+   */
+  snapshot(session: string, reason: string): void;
 }
 
 export interface ContentOptions {
@@ -173,6 +178,8 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
   );
   /** Entries waiting for the end of the turn; they become records at flush, off the request path. */
   let queue: Queued[] = [];
+  /** Snapshots asked for while records were queued: they go right after those records. */
+  let snapshots: { session: string; reason: string }[] = [];
   /** When the oldest entry in the queue was queued. */
   let queuedSince = 0;
   /** In block mode, one per queued record: settled when its batch is on disk (or failed). */
@@ -234,13 +241,16 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
     const batchOf = queue;
     const settled = acks;
     const since = queuedSince;
+    const after = snapshots;
     queue = [];
     acks = [];
+    snapshots = [];
     let records: StoredRecord[];
     try {
       records = batchOf.map((p) => ('event' in p ? eventRecord(p.event) : flowRecord(p.entry, p.time, p.content, contentOptions)));
     } catch (error) {
       failed(settled, batchOf.length, (error as Error).message);
+      for (const request of after) void writer.snapshot(request.session, request.reason).catch(() => undefined);
       return admit();
     }
     const batch = (inFlight = { size: records.length, since });
@@ -250,6 +260,8 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
       },
       (error: Error) => failed(settled, batch.size, error.message),
     );
+    // Posted after the batch (the writer takes messages in order).
+    for (const request of after) void writer.snapshot(request.session, request.reason).catch(() => undefined);
     writes.add(write);
     void write.finally(() => {
       writes.delete(write);
@@ -287,6 +299,11 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
     get lagMs() {
       const oldest = inFlight?.since ?? (queue.length > 0 ? queuedSince : undefined);
       return oldest === undefined ? 0 : Date.now() - oldest;
+    },
+    snapshot(session, reason) {
+      if (closed) return;
+      if (queue.length > 0) snapshots.push({ session, reason });
+      else void writer.snapshot(session, reason).catch(() => undefined);
     },
     ...(block ? { recordsEverything: true } : {}),
     record(entry, content) {

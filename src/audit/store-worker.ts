@@ -6,11 +6,12 @@
  * (every `sealEvery` records and every `sealIntervalMs` while records arrive, and on close) and
  * runs retention with each seal.
  *
- *   main → writer: { op: 'append', id, records } | { op: 'close' }
+ *   main → writer: { op: 'append', id, records } | { op: 'snapshot', session, reason } | { op: 'close' }
  *   writer → main: { op: 'ready' } | { op: 'fatal', error }            (once, at start)
  *                  { op: 'written', id, seq } | { op: 'failed', id, error }
  *                  { op: 'sealed', seal } | { op: 'log', level, message, fields } | { op: 'closed' }
  */
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditStore, type Seal, type StoredRecord } from './store.ts';
 
@@ -26,7 +27,10 @@ export interface WriterOptions {
   readonly fsync: boolean;
 }
 
-export type ToWriter = { readonly op: 'append'; readonly id: number; readonly records: readonly StoredRecord[] } | { readonly op: 'close' };
+export type ToWriter =
+  | { readonly op: 'append'; readonly id: number; readonly records: readonly StoredRecord[] }
+  | { readonly op: 'snapshot'; readonly session: string; readonly reason: string }
+  | { readonly op: 'close' };
 
 export type FromWriter =
   | { readonly op: 'ready' }
@@ -73,6 +77,18 @@ function seal(): void {
   }
 }
 
+/** A forensic snapshot of a session, taken because an alert fired: `snapshots/` in the data directory. */
+function snapshot(session: string, reason: string): void {
+  const now = new Date();
+  const file = join(options.dir, 'snapshots', `${now.toISOString().replace(/[:.]/g, '-')}-${session.replace(/[^\w-]/g, '_').slice(0, 64)}.json`);
+  try {
+    const signed = store.snapshot({ session, trigger: 'incident', reason, file }, now);
+    post({ op: 'log', level: 'info', message: 'audit: forensic snapshot taken', fields: { session, records: signed.snapshot.records.length, file } });
+  } catch (error) {
+    post({ op: 'log', level: 'error', message: 'audit: a forensic snapshot failed', fields: { session, error: (error as Error).message } });
+  }
+}
+
 const timer = setInterval(seal, options.sealIntervalMs);
 
 port.on('message', (message: ToWriter) => {
@@ -84,6 +100,7 @@ port.on('message', (message: ToWriter) => {
     port.close();
     return;
   }
+  if (message.op === 'snapshot') return snapshot(message.session, message.reason);
   try {
     const seq = store.append(message.records);
     post({ op: 'written', id: message.id, seq });

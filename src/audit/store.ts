@@ -20,7 +20,7 @@
  * write transaction (`BEGIN IMMEDIATE` holds SQLite's write lock), so batches from different
  * processes interleave into one chain and never fork it. Seals and retention do the same.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -63,6 +63,36 @@ export interface Prune {
   readonly alg: string;
   readonly key: string;
   readonly signature: string;
+}
+
+/**
+ * A forensic snapshot (seed 001 §7.3.2): one session's records as they stand in the chain,
+ * with their chain fields and the chain's head at that moment, signed with the store's key.
+ * It outlives retention, and it can be handed over alone: `verify --snapshot` checks the
+ * signature and that every record still hashes to its place in the chain.
+ */
+export interface Snapshot {
+  readonly id: string;
+  readonly timestamp: string;
+  /** `incident`: taken by the gateway when an alert fired; `request`: by `guardrail audit snapshot`. */
+  readonly trigger: 'incident' | 'request';
+  readonly scope: 'session';
+  readonly session: string;
+  readonly reason: string;
+  /** The chain's head when the snapshot was taken. */
+  readonly chain_position: { readonly seq: number; readonly head: string };
+  readonly records: readonly ReturnType<typeof exportLine>[];
+  readonly alg: string;
+  readonly key: string;
+}
+
+export interface SignedSnapshot {
+  readonly snapshot: Snapshot;
+  readonly signature: string;
+}
+
+export function verifySnapshotSignature(signed: SignedSnapshot, publicKey: KeyObject): boolean {
+  return signedBy(signed.snapshot.alg, canonicalJson(signed.snapshot), signed.signature, publicKey);
 }
 
 export function pruneBody(prune: Omit<Prune, 'signature'>): string {
@@ -328,8 +358,41 @@ export class AuditStore {
     }
   }
 
+  /**
+   * A signed snapshot of one session's records as they are now (read-only stores can take one
+   * too: the key is read from the data directory). Written to `file` when given (mode 0600).
+   */
+  snapshot(options: { session: string; trigger: Snapshot['trigger']; reason: string; file?: string }, now = new Date()): SignedSnapshot {
+    this.#key ??= sealingKey(this.dir);
+    const records = (this.#db.prepare('SELECT seq, prev, hash, body FROM records WHERE session = ? ORDER BY seq').all(options.session) as unknown as ChainRow[]).map(exportLine);
+    const head = this.head;
+    const snapshot: Snapshot = {
+      id: randomUUID(),
+      timestamp: now.toISOString(),
+      trigger: options.trigger,
+      scope: 'session',
+      session: options.session,
+      reason: options.reason,
+      chain_position: { seq: head.seq, head: head.hash },
+      records,
+      alg: SEAL_ALGORITHM,
+      key: keyId(this.#key.publicKey),
+    };
+    const signed: SignedSnapshot = { snapshot, signature: sign(null, Buffer.from(canonicalJson(snapshot), 'utf8'), this.#key.privateKey).toString('base64') };
+    if (options.file) {
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+      writeFileSync(options.file, `${JSON.stringify(signed)}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    return signed;
+  }
+
   prunes(): Prune[] {
     return (this.#db.prepare('SELECT upto, head, time, reason, alg, key, signature FROM prunes ORDER BY id').all() as unknown as Prune[]).map((p) => ({ ...p, upto: Number(p.upto) }));
+  }
+
+  /** The hash of record `seq`, if the store holds it. */
+  hashAt(seq: number): string | undefined {
+    return (this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash;
   }
 
   /** Every record row, in sequence order. */

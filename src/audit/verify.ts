@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, type ChainRow, type Prune, type Seal } from './store.ts';
+import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, verifySnapshotSignature, type ChainRow, type Prune, type Seal, type SignedSnapshot } from './store.ts';
 
 export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key' | 'prune-signature';
 
@@ -180,4 +180,38 @@ export function readExport(file: string): { rows: ChainRow[]; seals: Seal[]; pru
     else rows.push({ seq: Number(value.seq), prev: String(value.prev), hash: String(value.hash), body: canonicalJson(value.record) });
   }
   return { rows, seals, prunes };
+}
+
+export interface SnapshotVerification {
+  readonly ok: boolean;
+  readonly records: number;
+  /** What is wrong, one sentence each. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Checks a forensic snapshot: signed by the key, every record hashing to its place (its own
+ * content, sequence and predecessor), all of the named session, in order, none after the head
+ * it claims. With `chain` (the store's hashes by sequence), each record must also still be the
+ * one in the store, unless retention has removed it since.
+ */
+export function verifySnapshot(signed: SignedSnapshot, publicKey: KeyObject | undefined, chain?: (seq: number) => string | undefined): SnapshotVerification {
+  const problems: string[] = [];
+  const { snapshot } = signed;
+  if (!publicKey || snapshot.key !== keyId(publicKey)) problems.push(`made with key ${snapshot.key}, not ${publicKey ? keyId(publicKey) : '(no public key found)'}`);
+  else if (!verifySnapshotSignature(signed, publicKey)) problems.push('the signature does not verify: the snapshot was altered');
+  let last = 0;
+  for (const line of snapshot.records) {
+    const body = canonicalJson(line.record);
+    if (linkHash(line.prev, line.seq, body) !== line.hash) problems.push(`record ${line.seq} does not hash to its place: it was altered`);
+    const record = line.record as { sequence?: unknown; context?: { session_id?: unknown } };
+    if (record.sequence !== line.seq) problems.push(`record ${line.seq} was written as ${String(record.sequence)}`);
+    if (record.context?.session_id !== snapshot.session) problems.push(`record ${line.seq} is not of session ${snapshot.session}`);
+    if (line.seq <= last) problems.push(`record ${line.seq} is out of order`);
+    if (line.seq > snapshot.chain_position.seq) problems.push(`record ${line.seq} is after the head the snapshot names (${snapshot.chain_position.seq})`);
+    const stored = chain?.(line.seq);
+    if (stored !== undefined && stored !== line.hash) problems.push(`record ${line.seq} is no longer the one in the store`);
+    last = line.seq;
+  }
+  return { ok: problems.length === 0, records: snapshot.records.length, problems };
 }

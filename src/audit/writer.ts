@@ -113,6 +113,13 @@ export class StoreWriter {
     });
   }
 
+  /** Asks for a forensic snapshot of a session, after the batches already posted. */
+  async snapshot(session: string, reason: string): Promise<void> {
+    if (this.#closed) return;
+    const worker = await this.#current();
+    worker.postMessage({ op: 'snapshot', session, reason } satisfies ToWriter);
+  }
+
   /** Seals the chain and closes the store; batches already posted are written first. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -21,6 +21,8 @@ Usage:
   guardrail audit query [STORE] [--since T] [--until T] [--session ID] [--server NAME]
                         [--tool NAME] [--decision allow|deny|transform] [--limit N] [--format json|table]
   guardrail audit tail [STORE] [-n N] [--follow] [--format json|table]
+  guardrail audit snapshot [STORE] --session ID [--out FILE]
+  guardrail audit verify --snapshot FILE [STORE] [--public-key FILE] [--json]
       STORE: --store DIR, or --config FILE (its audit.dir); default the user's store
   guardrail --help | --version
 
@@ -34,7 +36,8 @@ Commands:
   audit      The tamper-evident audit store: verify checks every record and seal and names
              the first record edited, deleted, inserted or reordered and a truncated tail
              (exit 1 on any break); export writes JSON lines with the chain fields (they verify
-             away from the gateway); query filters records; tail shows the last ones (--follow).
+             away from the gateway); query filters records; tail shows the last ones (--follow);
+             snapshot signs one session's records into a forensic snapshot that verifies alone.
              Times are ISO 8601 or "30m", "2h", "1d" ago. Without --store or --config, the
              store is the user's default one (GUARDRAIL_DATA_DIR, else ~/.local/state/guardrail).
 
@@ -94,6 +97,7 @@ const COMMANDS: Record<string, Command> = {
         store: { type: 'string' },
         config: { type: 'string', short: 'c' },
         export: { type: 'string' },
+        snapshot: { type: 'string' },
         'public-key': { type: 'string' },
         seals: { type: 'string' },
         json: { type: 'boolean' },
@@ -125,10 +129,13 @@ const COMMANDS: Record<string, Command> = {
         return audit.auditVerify({
           ...store,
           ...(values.export === undefined ? {} : { export: values.export }),
+          ...(values.snapshot === undefined ? {} : { snapshot: values.snapshot }),
           ...(values['public-key'] === undefined ? {} : { publicKey: values['public-key'] }),
           ...(values.seals === undefined ? {} : { seals: values.seals }),
           ...(values.json ? { json: true } : {}),
         });
+      case 'snapshot':
+        return audit.auditSnapshot({ ...store, ...(values.session === undefined ? {} : { session: values.session }), ...(values.out === undefined ? {} : { out: values.out }) });
       case 'export':
         return audit.auditExport({ ...store, ...(values.out === undefined ? {} : { out: values.out }) });
       case 'query': {
@@ -152,7 +159,7 @@ const COMMANDS: Record<string, Command> = {
         return audit.auditTail({ ...store, ...(lines === undefined ? {} : { lines }), ...(values.follow ? { follow: true } : {}), ...(format === undefined ? {} : { format }), signal: controller.signal });
       }
       default:
-        throw new UsageError(`audit needs a subcommand: verify, export, query or tail${sub === undefined ? '' : ` (not "${sub}")`}`);
+        throw new UsageError(`audit needs a subcommand: verify, export, query, tail or snapshot${sub === undefined ? '' : ` (not "${sub}")`}`);
     }
   },
 };

@@ -182,6 +182,8 @@ export interface AuditConfig {
   readonly blockTimeoutMs: number;
   readonly maxAgeMs: number | undefined;
   readonly maxBytes: number | undefined;
+  /** Event type globs that trigger a forensic snapshot of their session (at high severity and above). */
+  readonly snapshotOn: readonly string[];
   /** Where removed records are archived before retention removes them (absolute). */
   readonly archive: string | undefined;
 }

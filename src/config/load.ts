@@ -370,6 +370,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         maxAgeMs: rawAudit.max_age === undefined ? undefined : parseDuration(rawAudit.max_age),
         maxBytes: rawAudit.max_size === undefined ? undefined : parseByteSize(rawAudit.max_size),
         archive: rawAudit.archive === undefined ? undefined : resolve(baseDir, rawAudit.archive),
+        snapshotOn: rawAudit.snapshot_on ?? ['event.security.correlation.*'],
       } as const)
     : undefined;
   const events: EventsConfig = {

@@ -323,6 +323,10 @@ export const auditSchema = z
       .describe('When the store cannot keep up or fails. `block`: every message is recorded and waits until its record is on disk; calls wait for room, then are refused (nothing is forwarded unrecorded). `drop-with-alert`: records are dropped and the drops reported. Default: block under the strict profile, drop-with-alert otherwise.'),
     block_timeout: duration.optional().describe('With block: how long a call waits for room in a full queue before it is refused (default 5s).'),
     max_age: duration.optional().describe('Retention: records older than this are removed, by a signed prune entry that verify accepts (default: kept forever).'),
+    snapshot_on: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Event type globs that make the gateway take a forensic snapshot of the session they concern (high severity and above; default ["event.security.correlation.*"]; [] for none). Snapshots go to snapshots/ in the data directory.'),
     archive: z.string().min(1).optional().describe('Rotation: records retention removes are first written here (a directory, relative to the config file), one JSON-lines file per removal that `guardrail audit verify --export` checks on its own (default: removed records are gone).'),
     max_size: byteSize.optional().describe('Retention: the oldest records are removed while the records take more than this (default: no limit).'),
   })

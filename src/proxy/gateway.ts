@@ -161,6 +161,12 @@ export class Gateway {
         // Fail closed: a gateway that cannot record does not start.
         throw new Error(`cannot open the audit store in ${this.config.audit.dir}: ${(error as Error).message}. Set audit.dir to a writable directory (or GUARDRAIL_DATA_DIR for the default one), or turn the store off with audit: false`, { cause: error });
       }
+      // An alert about a session preserves its records in a signed snapshot (they outlive retention).
+      if (this.config.audit.snapshotOn.length > 0) {
+        this.events.subscribe({ types: this.config.audit.snapshotOn, minSeverity: 'high' }, (e) => {
+          if (e.session) audit.snapshot(e.session, `${e.type}${e.rule ? ` (${e.rule})` : ''}: ${e.message}`);
+        });
+      }
       for (const sink of this.config.events.sinks) {
         if (sink.type === 'audit') this.events.subscribe({ ...(sink.types ? { types: sink.types } : {}), minSeverity: sink.minSeverity }, (e) => audit.recordEvent(e));
       }
@@ -173,10 +179,12 @@ export class Gateway {
     this.#recorder = {
       ...(inner.recordsEverything ? { recordsEverything: true } : {}),
       record(entry, content) {
+        // Recorded first: what an event triggers (a forensic snapshot) finds the record queued.
+        const recorded = inner.record(entry, content);
         for (const event of eventsOf(entry)) events.emit(event);
         if (entry.kind === 'request' && entry.direction === 'client-to-server') metrics.call(entry.server, entry.method, entry.verdict);
         for (const d of entry.decisions) metrics.decision(d.layer, d.effect);
-        return inner.record(entry, content);
+        return recorded;
       },
       close: () => inner.close(),
     };

@@ -33,6 +33,7 @@ const config = (overrides: Partial<AuditConfig> = {}): AuditConfig => ({
   maxAgeMs: undefined,
   maxBytes: undefined,
   archive: undefined,
+  snapshotOn: [],
   ...overrides,
 });
 

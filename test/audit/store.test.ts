@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditStore, GENESIS, linkHash, type StoredRecord } from '../../src/audit/store.ts';
-import { publicKeyOf, readExport, readSeals, verifyChain } from '../../src/audit/verify.ts';
+import { AuditStore, GENESIS, linkHash, sealingKey, type StoredRecord } from '../../src/audit/store.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot } from '../../src/audit/verify.ts';
 
 const record = (i: number): StoredRecord => ({
   id: `r${i}`,
@@ -286,5 +286,33 @@ describe('several writers on one store', () => {
     // Every process ended up with the same keys: no one overwrote or half-read another's.
     expect(new Set(outputs).size).toBe(1);
     expect(outputs[0]).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('forensic snapshots', () => {
+  it('hold one session\'s records as they stand, and tell when the store no longer has them so', () => {
+    const store = new AuditStore({ dir });
+    const signed = store.snapshot({ session: 's1', trigger: 'request', reason: 'test' });
+    store.close();
+    expect(signed.snapshot.records.map((r) => r.seq)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+    expect(signed.snapshot.chain_position.seq).toBe(20);
+    const key = publicKeyOf(dir);
+    const reader = () => new AuditStore({ dir, readonly: true });
+    let r = reader();
+    expect(verifySnapshot(signed, key, (seq) => r.hashAt(seq))).toEqual({ ok: true, records: 10, problems: [] });
+    r.close();
+    // The store rewritten after the snapshot (record 5 edited, its hash recomputed).
+    const edited = row(5);
+    const body = edited.body.replace('"deny"', '"allow"');
+    expect(body).not.toBe(edited.body);
+    sql('UPDATE records SET body = ?, hash = ? WHERE seq = 5', body, linkHash(edited.prev, 5, body));
+    r = reader();
+    expect(verifySnapshot(signed, key, (seq) => r.hashAt(seq)).problems).toEqual(['record 5 is no longer the one in the store']);
+    r.close();
+    // Another key: refused.
+    const other = mkdtempSync(join(tmpdir(), 'guardrail-other-key-'));
+    sealingKey(other);
+    expect(verifySnapshot(signed, publicKeyOf(other)).problems[0]).toMatch(/^made with key/);
+    rmSync(other, { recursive: true, force: true });
   });
 });

@@ -109,6 +109,29 @@ describe('the audit store of a running gateway', () => {
     expect(r.status, r.stdout).toBe(0);
   });
 
+  it('signs one session\'s records into a forensic snapshot that verifies alone, and names tampering in it', () => {
+    const denied = JSON.parse(audit('query', '--store', store, '--decision', 'deny').stdout.trim()) as { context: { session_id: string } };
+    const session = denied.context.session_id;
+    const file = join(dir, 'snapshot.json');
+    const taken = audit('snapshot', '--store', store, '--session', session, '--out', file);
+    expect(taken.status, taken.stderr).toBe(0);
+    const signed = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { trigger: string; records: { seq: number; record: { decision: string } }[] } };
+    expect(signed.snapshot.trigger).toBe('request');
+    expect(signed.snapshot.records.length).toBeGreaterThanOrEqual(14);
+    // Alone, with only the public key (no store at hand).
+    const alone = audit('verify', '--snapshot', file, '--store', join(dir, 'nowhere'), '--public-key', join(store, 'seal-key.pub.pem'));
+    expect(alone.status, alone.stdout).toBe(0);
+    expect(alone.stdout).toContain('ok: signed');
+    // A record's decision changed: its hash no longer matches, nor does the signature.
+    const tampered = join(dir, 'snapshot-tampered.json');
+    writeFileSync(tampered, readFileSync(file, 'utf8').replace('"decision":"deny"', '"decision":"allow"'));
+    const broken = audit('verify', '--snapshot', tampered, '--store', store);
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('the signature does not verify');
+    expect(broken.stdout).toMatch(/BROKEN: record \d+ does not hash to its place/);
+    expect(audit('snapshot', '--store', store, '--session', 'no-such-session').status).toBe(2);
+  });
+
   it('names an edited record by its sequence number and exits 1', () => {
     const copy = join(dir, 'tampered');
     spawnSync('cp', ['-r', store, copy]);
@@ -124,7 +147,7 @@ describe('the audit store of a running gateway', () => {
 
 describe('audit command usage', () => {
   it('exits 2 with a message for a missing subcommand, a missing store or a bad option', () => {
-    expect(audit()).toMatchObject({ status: 2, stderr: expect.stringContaining('verify, export, query or tail') as unknown });
+    expect(audit()).toMatchObject({ status: 2, stderr: expect.stringContaining('verify, export, query, tail or snapshot') as unknown });
     expect(audit('verify', '--store', '/nonexistent/guardrail-audit')).toMatchObject({ status: 2, stderr: expect.stringContaining('no audit data directory') as unknown });
     expect(audit('query', '--store', '/nonexistent/guardrail-audit')).toMatchObject({ status: 2, stderr: expect.stringContaining('no audit data directory') as unknown });
     expect(audit('query', '--store', '.', '--format', 'xml')).toMatchObject({ status: 2, stderr: expect.stringContaining('json or table') as unknown });

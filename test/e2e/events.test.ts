@@ -4,11 +4,12 @@
  * egress, raise the built-in critical correlation alert; five refused calls raise the high one.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
+import { CLI, eventually, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
 import { RawStdio } from '../helpers/raw.ts';
 
 describe('security events from a running gateway', () => {
@@ -32,6 +33,7 @@ describe('security events from a running gateway', () => {
     ws = workspace({
       upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
       flow: { egress: [{ server: 'fx', tools: ['write_file'] }] },
+      audit: { dir: join(dir, 'audit') },
       events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] },
     });
     raw = new RawStdio(['--config', ws.config]);
@@ -56,6 +58,14 @@ describe('security events from a running gateway', () => {
     expect(codes).toContain('event.security.data.secret_seen');
     expect(codes).toContain('event.security.flow_control.transformed');
     expect(codes).toContain('event.security.flow_control.egress');
+    // The alert preserved the session's records in a signed forensic snapshot, egress call included.
+    const snapshots = join(dir, 'audit', 'snapshots');
+    const taken = await eventually(() => (existsSync(snapshots) ? readdirSync(snapshots)[0] : undefined), 10_000, 'the snapshot');
+    const snapshot = JSON.parse(readFileSync(join(snapshots, taken), 'utf8')) as { snapshot: { trigger: string; reason: string; records: { record: { resource?: string } }[] } };
+    expect(snapshot.snapshot).toMatchObject({ trigger: 'incident', reason: expect.stringContaining('secret-then-egress') as unknown });
+    expect(snapshot.snapshot.records.map((r) => r.record.resource)).toEqual(expect.arrayContaining(['echo', 'write_file']));
+    const verified = spawnSync(NODE, [CLI, 'audit', 'verify', '--snapshot', join(snapshots, taken), '--store', join(dir, 'audit')], { encoding: 'utf8' });
+    expect(verified.status, verified.stdout).toBe(0);
   });
 
   it('raises a high alert after five refused calls', async () => {

@@ -2,10 +2,11 @@
  * `guardrail audit verify|export|query|tail`: the auditor's and the incident responder's view
  * of a store. Every command opens the store read-only; none needs the gateway to run.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultAuditDir } from '../../config/data-dir.ts';
-import { AuditStore, exportLine, type ChainRow } from '../../audit/store.ts';
-import { publicKeyOf, readExport, readSeals, verifyChain, type Verification } from '../../audit/verify.ts';
+import { AuditStore, exportLine, type ChainRow, type SignedSnapshot } from '../../audit/store.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot, type Verification } from '../../audit/verify.ts';
 import { UsageError } from '../errors.ts';
 
 export interface VerifyOptions {
@@ -13,6 +14,8 @@ export interface VerifyOptions {
   /** Verify an export (JSON lines from `audit export`) instead of a store. */
   readonly export?: string;
   readonly publicKey?: string;
+  /** Verify a forensic snapshot (`audit snapshot`, or one the gateway took on an alert). */
+  readonly snapshot?: string;
   /** Seals kept in a second place (the `export_seals` file). */
   readonly seals?: string;
   readonly json?: boolean;
@@ -21,6 +24,7 @@ export interface VerifyOptions {
 
 export function auditVerify(options: VerifyOptions): number {
   const out = options.out ?? process.stdout;
+  if (options.snapshot) return verifySnapshotFile(options.snapshot, options, out);
   const exported = options.seals ? readSeals(options.seals) : [];
   let result: Verification;
   if (options.export) {
@@ -43,6 +47,51 @@ export function auditVerify(options: VerifyOptions): number {
     for (const b of result.breaks) out.write(`BROKEN at ${b.seq} (${b.kind}): ${b.detail}\n`);
   }
   return result.ok ? 0 : 1;
+}
+
+/**
+ * A snapshot's signature and records; with the store at hand (given, or the default one when
+ * it exists), also that each record is still the one in the chain.
+ */
+function verifySnapshotFile(file: string, options: VerifyOptions, out: NodeJS.WritableStream): number {
+  let signed: SignedSnapshot;
+  try {
+    signed = JSON.parse(readFileSync(file, 'utf8')) as SignedSnapshot;
+  } catch (error) {
+    throw new UsageError(`cannot read the snapshot ${file}: ${(error as Error).message}`);
+  }
+  const dir = options.store ?? defaultAuditDir();
+  const store = existsSync(join(dir, 'audit.db')) ? new AuditStore({ dir, readonly: true }) : undefined;
+  try {
+    const key = publicKeyOf(store ? dir : '', options.publicKey ?? (store ? undefined : missing('--public-key is needed when no store is at hand')));
+    const result = verifySnapshot(signed, key, store ? (seq) => store.hashAt(seq) : undefined);
+    if (options.json) out.write(`${JSON.stringify(result)}\n`);
+    else {
+      const s = signed.snapshot;
+      out.write(`snapshot ${s.id} (${s.trigger}, ${s.timestamp}): session ${s.session}, ${result.records} records, chain head ${s.chain_position.seq}${store ? `, checked against ${dir}` : ''}\n`);
+      if (result.ok) out.write('ok: signed by the store\'s key, and every record hashes to its place\n');
+      for (const problem of result.problems) out.write(`BROKEN: ${problem}\n`);
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    store?.close();
+  }
+}
+
+/** `guardrail audit snapshot`: one session's records, signed, to a file or stdout. */
+export function auditSnapshot(options: { store?: string; session?: string; out?: string; stdout?: NodeJS.WritableStream }): number {
+  const session = options.session ?? missing('audit snapshot needs --session ID');
+  const store = open(options.store ?? defaultAuditDir());
+  try {
+    const signed = store.snapshot({ session, trigger: 'request', reason: 'requested with guardrail audit snapshot' });
+    if (signed.snapshot.records.length === 0) throw new UsageError(`no records of session ${session} in the store`);
+    const text = `${JSON.stringify(signed)}\n`;
+    if (options.out) writeFileSync(options.out, text, { mode: 0o600 });
+    else (options.stdout ?? process.stdout).write(text);
+    return 0;
+  } finally {
+    store.close();
+  }
 }
 
 /** JSON lines: one `{ seq, prev, hash, record }` per record, then one `{ seal }` per seal and one `{ prune }` per retention entry. */
