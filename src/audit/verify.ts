@@ -43,7 +43,10 @@ export function publicKeyOf(dir: string, file?: string): KeyObject | undefined {
  */
 export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], publicKey: KeyObject | undefined, exported: readonly Seal[] = [], prunes: readonly Prune[] = []): Verification {
   const breaks: Break[] = [];
+  // Only the hashes a seal or a closing prune entry names are kept: a store of millions of
+  // records verifies in memory proportional to its seals.
   const hashes = new Map<number, string>();
+  const wanted = new Set<number>([...seals, ...exported].map((seal) => seal.seq));
   const key = publicKey ? keyId(publicKey) : undefined;
   const iterator = rows[Symbol.iterator]();
   const head = iterator.next();
@@ -58,7 +61,10 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
       breaks.push({ kind: 'prune-signature', seq: prune.upto, detail: `the prune entry for records up to ${prune.upto} (${prune.time}) is not signed by this store's key: records were removed without retention` });
       continue;
     }
-    if (prune.upto >= firstSeq) closing.push(prune);
+    if (prune.upto >= firstSeq) {
+      closing.push(prune);
+      wanted.add(prune.upto);
+    }
     else if (!pruned || prune.upto > pruned.upto) pruned = prune;
   }
   let expectedSeq = pruned ? pruned.upto + 1 : 1;
@@ -68,6 +74,7 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
   let prevPrev = GENESIS;
   // A record that follows one no longer in its place: deleted, or moved further down?
   let displaced: { seq: number; prev: string } | undefined;
+  let swapped = false;
   const all: Iterable<ChainRow> = {
     *[Symbol.iterator]() {
       if (!head.done) yield head.value;
@@ -83,14 +90,15 @@ export function verifyChain(rows: Iterable<ChainRow>, seals: readonly Seal[], pu
         if (found.kind === 'deleted' && found.seq === row.seq) displaced = { seq: row.seq, prev: row.prev };
       }
     }
-    hashes.set(row.seq, row.hash);
+    if (wanted.has(row.seq)) hashes.set(row.seq, row.hash);
+    // The record the displaced one follows turns up further down: they swapped places.
+    if (displaced && row.hash === displaced.prev) swapped = true;
     prevPrev = prev;
     prev = row.hash;
     expectedSeq = row.seq + 1;
     lastSeq = row.seq;
   }
-  if (displaced && [...hashes.values()].includes(displaced.prev)) {
-    // The record it follows is still there, further down: they swapped places.
+  if (displaced && swapped) {
     breaks[0] = { kind: 'reordered', seq: displaced.seq, detail: `record ${displaced.seq} and a later record swapped places` };
   }
   let lastSealed = pruned?.upto ?? 0;
