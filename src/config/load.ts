@@ -373,8 +373,12 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
         snapshotOn: rawAudit.snapshot_on ?? ['event.security.correlation.*'],
       } as const)
     : undefined;
+  const sinks = raw.events?.sinks ?? [];
+  // With the store on and no audit sink named, events of high severity and above (refusals by
+  // guards and flow rules, failed annotations, check errors, alerts) are recorded in the chain.
+  const implicitAudit: EventSinkConfig[] = audit && !sinks.some((s) => s.type === 'audit') ? [{ type: 'audit', types: undefined, minSeverity: 'high' }] : [];
   const events: EventsConfig = {
-    sinks: (raw.events?.sinks ?? []).map((sink): EventSinkConfig => {
+    sinks: [...implicitAudit, ...sinks.map((sink): EventSinkConfig => {
       if (sink.type === 'audit') {
         if (!audit) report('error', ['events', 'sinks'], 'an audit sink needs the audit store, which `audit: false` turns off');
         return { type: 'audit', types: sink.types, minSeverity: sink.min_severity ?? 'info' };
@@ -383,7 +387,7 @@ function normalise(raw: RawConfig, baseDir: string, source: string | undefined, 
       if (sink.type === 'file') return { type: 'file', path: resolve(baseDir, sink.path), ...filter };
       if (sink.type === 'syslog') return { type: 'syslog', url: sink.url, appName: sink.app_name ?? 'guardrail', facility: sink.facility ?? 13, ...filter };
       return { type: 'webhook', url: sink.url, headers: sink.headers ?? {}, retries: sink.retries ?? 3, backoffMs: parseDuration(sink.backoff ?? '500ms'), ...filter };
-    }),
+    })],
     correlation: raw.events?.correlation?.map((rule): CorrelationRuleConfig => {
       const common = { id: rule.id, withinMs: parseDuration(rule.within), same: rule.same ?? 'session', raise: rule.raise } as const;
       return 'count' in rule ? { ...common, types: rule.types, count: rule.count } : { ...common, sequence: rule.sequence };

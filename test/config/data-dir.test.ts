@@ -42,3 +42,21 @@ describe('second places for the seals', () => {
     expect(load({ url: 'ftp://worm.example/seals' }).ok).toBe(false);
   });
 });
+
+describe('events in the audit store', () => {
+  const sinksOf = (extra: Record<string, unknown>) => {
+    const result = checkConfig({ upstreams: { a: { command: 'node' } }, ...extra }, { env: { GUARDRAIL_DATA_DIR: '/srv/g' } });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    return result.config.events.sinks;
+  };
+
+  it('records high-severity events by default, unless an audit sink says otherwise or the store is off', () => {
+    expect(sinksOf({})).toEqual([{ type: 'audit', types: undefined, minSeverity: 'high' }]);
+    expect(sinksOf({ events: { sinks: [{ type: 'file', path: '/tmp/e.jsonl' }] } }).map((s) => [s.type, s.minSeverity])).toEqual([
+      ['audit', 'high'],
+      ['file', 'info'],
+    ]);
+    expect(sinksOf({ events: { sinks: [{ type: 'audit', min_severity: 'medium' }] } })).toEqual([{ type: 'audit', types: undefined, minSeverity: 'medium' }]);
+    expect(sinksOf({ audit: false })).toEqual([]);
+  });
+});
