@@ -12,6 +12,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, eventually, FIXTURE, NODE, workspace, type Workspace } from '../helpers/gateway.ts';
 import { RawStdio } from '../helpers/raw.ts';
 
+/** OCSF events from a sink file, as written so far. */
+function readEvents<T>(file: string): T[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  } catch {
+    return [];
+  }
+}
+
+/** A gateway (real CLI process) with an OCSF file sink and its own audit store, in a fresh directory. */
+async function gatewayWithEvents(prefix: string, config: Record<string, unknown>): Promise<{ dir: string; file: string; ws: Workspace; raw: RawStdio }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const file = join(dir, 'events.jsonl');
+  const ws = workspace({ ...config, audit: { dir: join(dir, 'audit') }, events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] } });
+  const raw = new RawStdio(['--config', ws.config]);
+  await raw.initialize();
+  return { dir, file, ws, raw };
+}
+
 describe('security events from a running gateway', () => {
   let dir: string;
   let ws: Workspace;
@@ -19,25 +38,13 @@ describe('security events from a running gateway', () => {
   let file: string;
   const key = `AKIA${Array.from({ length: 16 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[randomInt(32)]).join('')}`;
   type Ocsf = { class_uid: number; severity_id: number; metadata: { event_code: string }; unmapped: { rule?: string }; actor?: { session: { uid: string } } };
-  const events = (): Ocsf[] => {
-    try {
-      return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ocsf);
-    } catch {
-      return [];
-    }
-  };
+  const events = () => readEvents<Ocsf>(file);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'guardrail-events-'));
-    file = join(dir, 'events.jsonl');
-    ws = workspace({
+    ({ dir, file, ws, raw } = await gatewayWithEvents('guardrail-events-', {
       upstreams: { fx: { command: NODE, args: [FIXTURE], policy: { tools: { deny: ['delete_file'] } } } },
       flow: { egress: [{ server: 'fx', tools: ['write_file'] }] },
-      audit: { dir: join(dir, 'audit') },
-      events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] },
-    });
-    raw = new RawStdio(['--config', ws.config]);
-    await raw.initialize();
+    }));
   });
 
   afterAll(async () => {
@@ -83,24 +90,12 @@ describe('events about servers', () => {
   let raw: RawStdio;
   let file: string;
   type Ocsf = { class_uid: number; activity_id: number; severity_id: number; metadata: { event_code: string }; unmapped: { detail?: Record<string, unknown> }; app?: { name: string } };
-  const events = (): Ocsf[] => {
-    try {
-      return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ocsf);
-    } catch {
-      return [];
-    }
-  };
+  const events = () => readEvents<Ocsf>(file);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'guardrail-events-servers-'));
-    file = join(dir, 'events.jsonl');
-    ws = workspace({
+    ({ dir, file, ws, raw } = await gatewayWithEvents('guardrail-events-servers-', {
       upstreams: { fx: { command: NODE, args: [FIXTURE, '--rug-pull'], restart: { initial_delay: 10 } } },
-      audit: { dir: join(dir, 'audit') },
-      events: { sinks: [{ type: 'file', path: file, format: 'ocsf' }] },
-    });
-    raw = new RawStdio(['--config', ws.config]);
-    await raw.initialize();
+    }));
   });
 
   afterAll(async () => {
