@@ -63,17 +63,22 @@ function seal(): void {
   try {
     post({ op: 'sealed', seal: store.seal() });
     sinceSeal = 0;
-    // Retention runs with the seals: the newest records always stay, sealed.
-    if (retention) {
-      const upto = store.retain({
-        ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
-        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-        ...(options.archive === undefined ? {} : { archive: options.archive }),
-      });
-      if (upto > 0) post({ op: 'log', level: 'info', message: options.archive ? 'audit: retention archived and removed old records' : 'audit: retention removed old records', fields: { upTo: upto, ...(options.archive ? { archive: options.archive } : {}) } });
-    }
   } catch (error) {
     post({ op: 'log', level: 'error', message: 'audit: sealing the chain failed', fields: { error: (error as Error).message } });
+    return;
+  }
+  // Retention runs with the seals: the newest records always stay, sealed.
+  if (!retention) return;
+  try {
+    const upto = store.retain({
+      ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      ...(options.archive === undefined ? {} : { archive: options.archive }),
+    });
+    if (upto > 0) post({ op: 'log', level: 'info', message: options.archive ? 'audit: retention archived and removed old records' : 'audit: retention removed old records', fields: { upTo: upto, ...(options.archive ? { archive: options.archive } : {}) } });
+  } catch (error) {
+    // Nothing was removed (the transaction rolled back): the records stay until it works.
+    post({ op: 'log', level: 'error', message: 'audit: retention failed; nothing was removed', fields: { error: (error as Error).message } });
   }
 }
 
