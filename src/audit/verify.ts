@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, verifySnapshotSignature, type ChainRow, type Prune, type Seal, type SignedSnapshot } from './store.ts';
+import { GENESIS, keyId, linkHash, verifyPrune, verifySeal, verifySnapshotSignature, type AuditStore, type ChainRow, type Prune, type Seal, type SignedSnapshot } from './store.ts';
 
 export type BreakKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'seal-signature' | 'seal-mismatch' | 'unknown-key' | 'prune-signature';
 
@@ -34,6 +34,12 @@ export interface Verification {
 export function publicKeyOf(dir: string, file?: string): KeyObject | undefined {
   const path = file ?? join(dir, 'seal-key.pub.pem');
   return existsSync(path) ? createPublicKey(readFileSync(path)) : undefined;
+}
+
+/** A whole store: its records, its seals and prune entries, and seals kept elsewhere. */
+export function verifyStore(store: AuditStore, options: { publicKey?: KeyObject | undefined; exported?: readonly Seal[] } = {}): Verification {
+  const publicKey = 'publicKey' in options ? options.publicKey : publicKeyOf(store.dir);
+  return verifyChain(store.rows(), store.seals(), publicKey, options.exported ?? [], store.prunes());
 }
 
 /**

@@ -4,7 +4,7 @@
  * acknowledged once on disk, a full queue makes calls wait for room, and a failing store
  * refuses them (the store's database is closed under it: a real failure of the real part).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditRecorder, flowRecord } from '../../src/audit/audit-recorder.ts';
 import type { DecisionRecord } from '../../src/audit/decision-log.ts';
 import { AuditStore } from '../../src/audit/store.ts';
-import { publicKeyOf, verifyChain } from '../../src/audit/verify.ts';
+import { publicKeyOf, readExport, verifyChain, verifyStore } from '../../src/audit/verify.ts';
 import type { AuditConfig } from '../../src/config/config.ts';
 import { decision } from '../../src/pipeline/decision.ts';
 import { silentLogger } from '../../src/util/logger.ts';
@@ -61,7 +61,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 function verify() {
   const store = new AuditStore({ dir: join(dir, 'audit'), readonly: true });
   try {
-    return { result: verifyChain(store.rows(), store.seals(), publicKeyOf(join(dir, 'audit'))), rows: [...store.rows()] };
+    return { result: verifyStore(store), rows: [...store.rows()] };
   } finally {
     store.close();
   }
@@ -239,6 +239,26 @@ describe('block', () => {
 });
 
 describe('the writer thread', () => {
+  it('runs retention with each seal, archiving what it removes', async () => {
+    const archive = join(dir, 'archive');
+    const recorder = await createAuditRecorder(config({ sealEvery: 5, maxAgeMs: 0, archive }), silentLogger);
+    for (let i = 0; i < 12; i++) {
+      recorder.record(entry(i));
+      // Records one turn apart, so each batch is older than the next seal.
+      await drained(recorder);
+    }
+    await recorder.close();
+    const { result } = verify();
+    expect(result, JSON.stringify(result.breaks)).toMatchObject({ ok: true });
+    expect(result.prunedUpTo).toBeGreaterThan(0);
+    const key = publicKeyOf(join(dir, 'audit'));
+    const archived = readdirSync(archive).map((f) => readExport(join(archive, f)));
+    expect(archived.length).toBeGreaterThan(0);
+    for (const segment of archived) expect(verifyChain(segment.rows, segment.seals, key, [], segment.prunes).ok).toBe(true);
+    // Archived and kept together: every record, once.
+    expect(archived.reduce((n, segment) => n + segment.rows.length, 0) + result.records).toBe(12);
+  });
+
   it('refuses to start when the store cannot be opened', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

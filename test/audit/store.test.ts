@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditStore, GENESIS, linkHash, sealingKey, type StoredRecord } from '../../src/audit/store.ts';
-import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot } from '../../src/audit/verify.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot, verifyStore } from '../../src/audit/verify.ts';
 
 const record = (i: number): StoredRecord => ({
   id: `r${i}`,
@@ -37,7 +37,7 @@ function fill(): void {
 function verify(options: { exported?: boolean } = {}) {
   const store = new AuditStore({ dir, readonly: true });
   try {
-    return verifyChain(store.rows(), store.seals(), publicKeyOf(dir), options.exported ? readSeals(sealsFile) : [], store.prunes());
+    return verifyStore(store, { exported: options.exported ? readSeals(sealsFile) : [] });
   } finally {
     store.close();
   }

@@ -6,7 +6,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { defaultAuditDir } from '../../config/data-dir.ts';
 import { AuditStore, exportLine, type ChainRow, type SignedSnapshot } from '../../audit/store.ts';
-import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot, type Verification } from '../../audit/verify.ts';
+import { publicKeyOf, readExport, readSeals, verifyChain, verifySnapshot, verifyStore, type Verification } from '../../audit/verify.ts';
 import { UsageError } from '../errors.ts';
 
 export interface VerifyOptions {
@@ -35,7 +35,7 @@ export function auditVerify(options: VerifyOptions): number {
     const dir = options.store ?? defaultAuditDir();
     const store = open(dir);
     try {
-      result = verifyChain(store.rows(), store.seals(), publicKeyOf(dir, options.publicKey), exported, store.prunes());
+      result = verifyStore(store, { publicKey: publicKeyOf(dir, options.publicKey), exported });
     } finally {
       store.close();
     }
