@@ -3,7 +3,7 @@
  * the test fixture (which paginates its lists), aggregated with namespaced names, over stdio
  * and HTTP, with a per-server tool deny list.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,7 @@ describe.each<Downstream>(['stdio', 'http'])('aggregation of three servers over 
     await conn?.close();
     await gateway?.stop();
     ws?.remove();
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('presents itself as the gateway with merged capabilities', () => {
