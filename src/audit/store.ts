@@ -334,7 +334,8 @@ export class AuditStore {
   #archive(dir: string, first: number, prune: Prune): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, `audit-${String(first).padStart(12, '0')}-${String(prune.upto).padStart(12, '0')}.jsonl`);
-    const fd = openSync(file, 'wx', 0o600);
+    // Overwritten if a run that failed after writing it left it behind (its records stayed).
+    const fd = openSync(file, 'w', 0o600);
     try {
       let chunk = '';
       const write = (line: unknown) => {
