@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { type Connected, connectV1, type Downstream, eventually, EVERYTHING, FILESYSTEM, FIXTURE, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
+import { type Connected, type Downstream, eventually, EVERYTHING, FILESYSTEM, FIXTURE, NODE, textOf, workspace, type Workspace, connectThrough } from '../helpers/gateway.ts';
 
 
 describe.each<Downstream>(['stdio', 'http'])('aggregation of three servers over %s', (downstream) => {
   let ws: Workspace;
   let root: string;
-  let gateway: RunningGateway | undefined;
   let conn: Connected;
   let listChanged = 0;
 
@@ -28,15 +27,13 @@ describe.each<Downstream>(['stdio', 'http'])('aggregation of three servers over 
         fixture: { command: NODE, args: [FIXTURE, '--tools', '12', '--page', '5'], policy: { tools: { deny: ['delete_*', 'crash'] } } },
       },
     });
-    if (downstream === 'http') gateway = await startHttpGateway(['--config', ws.config]);
-    conn = await connectV1(downstream, gateway ? { url: gateway.url } : { config: ws.config }, {
+    conn = await connectThrough(downstream, ws.config, {
       setup: (client) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++),
     });
   });
 
   afterAll(async () => {
     await conn?.close();
-    await gateway?.stop();
     ws?.remove();
     rmSync(root, { recursive: true, force: true });
   });

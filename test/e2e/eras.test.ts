@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, CONFORMANCE_SERVER, type Connected, connectV1, type Downstream, EVERYTHING, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
+import { CLI, CONFORMANCE_SERVER, type Connected, type Downstream, EVERYTHING, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace, connectThrough } from '../helpers/gateway.ts';
 import { MCP_HEADERS, rawHttp } from '../helpers/raw.ts';
 
 
@@ -124,14 +124,12 @@ describe('a requestState used twice', () => {
 
 describe.each<Downstream>(['stdio', 'http'])('a 2025-11-25 client in front of a 2026-07-28-only server over %s', (downstream) => {
   let ws: Workspace;
-  let gateway: RunningGateway | undefined;
   let conn: Connected;
   const asked: string[] = [];
 
   beforeAll(async () => {
     ws = workspace({ upstreams: { modern: { command: NODE, args: [CONFORMANCE_SERVER, '--stdio', '--modern-only'] } } });
-    if (downstream === 'http') gateway = await startHttpGateway(['--config', ws.config]);
-    conn = await connectV1(downstream, gateway ? { url: gateway.url } : { config: ws.config }, {
+    conn = await connectThrough(downstream, ws.config, {
       capabilities: { sampling: {}, elicitation: {}, roots: {} },
       setup(client) {
         client.setRequestHandler(ElicitRequestSchema, async (request) => {
@@ -153,7 +151,6 @@ describe.each<Downstream>(['stdio', 'http'])('a 2025-11-25 client in front of a 
 
   afterAll(async () => {
     await conn?.close();
-    await gateway?.stop();
     ws?.remove();
   });
 

@@ -12,20 +12,18 @@ import {
   ResourceUpdatedNotificationSchema,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
-import { type Connected, connectV1, type Downstream, eventually, EVERYTHING, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Workspace } from '../helpers/gateway.ts';
+import { type Connected, type Downstream, eventually, EVERYTHING, NODE, textOf, workspace, type Workspace, connectThrough } from '../helpers/gateway.ts';
 
 
 describe.each<Downstream>(['stdio', 'http'])('server-everything through the gateway over %s', (downstream) => {
   let ws: Workspace;
-  let gateway: RunningGateway | undefined;
   let conn: Connected;
   const logs: LoggingMessageNotification['params'][] = [];
   const updates: string[] = [];
 
   beforeAll(async () => {
     ws = workspace({ upstreams: { everything: { command: NODE, args: [EVERYTHING, 'stdio'] } } });
-    if (downstream === 'http') gateway = await startHttpGateway(['--config', ws.config]);
-    conn = await connectV1(downstream, gateway ? { url: gateway.url } : { config: ws.config }, {
+    conn = await connectThrough(downstream, ws.config, {
       capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
       setup(client) {
         client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
@@ -43,7 +41,6 @@ describe.each<Downstream>(['stdio', 'http'])('server-everything through the gate
 
   afterAll(async () => {
     await conn?.close();
-    await gateway?.stop();
     ws?.remove();
   });
 

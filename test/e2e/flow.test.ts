@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { ROOT, connectV1, eventually, FILESYSTEM, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Connected, type Downstream, type Workspace } from '../helpers/gateway.ts';
+import { ROOT, eventually, FILESYSTEM, NODE, textOf, workspace, type Connected, type Downstream, type Workspace, connectThrough } from '../helpers/gateway.ts';
 
 const MEMORY = join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
@@ -35,7 +35,6 @@ function fakeIban(): string {
 describe.each<Downstream>(['stdio', 'http'])('information flow over %s', (downstream) => {
   let dir: string;
   let ws: Workspace;
-  let gateway: RunningGateway | undefined;
   let conn: Connected;
   const awsKey = fakeAwsKey();
   const email = `${pick('abcdefghijklmnopqrstuvwxyz', 8)}@corp-${pick('abcdefghijklmnopqrstuvwxyz', 5)}.io`;
@@ -60,13 +59,11 @@ describe.each<Downstream>(['stdio', 'http'])('information flow over %s', (downst
         ],
       },
     });
-    if (downstream === 'http') gateway = await startHttpGateway(['--config', ws.config]);
-    conn = await connectV1(downstream, gateway ? { url: gateway.url } : { config: ws.config });
+    conn = await connectThrough(downstream, ws.config);
   });
 
   afterAll(async () => {
     await conn?.close();
-    await gateway?.stop();
     ws?.remove();
     rmSync(dir, { recursive: true, force: true });
   });

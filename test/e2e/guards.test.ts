@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { connectV1, EVERYTHING, FILESYSTEM, NODE, type RunningGateway, startHttpGateway, textOf, workspace, type Connected, type Downstream, type Workspace } from '../helpers/gateway.ts';
+import { connectV1, EVERYTHING, FILESYSTEM, NODE, textOf, workspace, type Connected, type Downstream, type Workspace, connectThrough } from '../helpers/gateway.ts';
 
 describe.each<Downstream>(['stdio', 'http'])('the filesystem preset over %s', (downstream) => {
   let dir: string;
   let ws: Workspace;
-  let gateway: RunningGateway | undefined;
   let conn: Connected;
 
   beforeAll(async () => {
@@ -31,13 +30,11 @@ describe.each<Downstream>(['stdio', 'http'])('the filesystem preset over %s', (d
         files: { command: NODE, args: [FILESYSTEM, dir], policy: { guards: [{ preset: 'filesystem', roots: [join(dir, 'data')] }] } },
       },
     });
-    if (downstream === 'http') gateway = await startHttpGateway(['--config', ws.config]);
-    conn = await connectV1(downstream, gateway ? { url: gateway.url } : { config: ws.config });
+    conn = await connectThrough(downstream, ws.config);
   });
 
   afterAll(async () => {
     await conn?.close();
-    await gateway?.stop();
     ws?.remove();
     rmSync(dir, { recursive: true, force: true });
   });

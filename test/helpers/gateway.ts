@@ -141,6 +141,29 @@ export async function connectV1(
   };
 }
 
+/**
+ * The gateway for `config` reached over `downstream`: over stdio the client starts it; over
+ * HTTP it is started on a free port first, and `close` stops it after the client.
+ */
+export async function connectThrough(downstream: Downstream, config: string, options: Parameters<typeof connectV1>[2] = {}): Promise<Connected> {
+  if (downstream === 'stdio') return connectV1('stdio', { config }, options);
+  const gateway = await startHttpGateway(['--config', config]);
+  try {
+    const conn = await connectV1('http', { url: gateway.url }, options);
+    return {
+      client: conn.client,
+      stderr: () => gateway.stderr(),
+      async close() {
+        await conn.close();
+        await gateway.stop();
+      },
+    };
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  }
+}
+
 /** Polls `check` until it returns a value other than undefined. */
 export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
