@@ -1,4 +1,5 @@
 /** The normalised configuration the gateway runs on (after `load.ts` has checked it). */
+import type { JsonPosterOptions } from '../util/json-poster.ts';
 
 /** Allow and deny globs for tools (by name), prompts (by name) or resources (by URI). */
 export interface ToolPolicy {
@@ -150,12 +151,13 @@ export interface AdminListenerConfig {
 
 export type EventSeverity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
-export type EventSinkConfig = (
-  | { readonly type: 'audit' }
+/** Where an event sink delivers (the audit store's sink aside, which the gateway serves itself). */
+export type SinkDelivery =
   | { readonly type: 'file'; readonly path: string; readonly format: 'native' | 'ocsf' }
   | { readonly type: 'syslog'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly appName: string; readonly facility: number }
-  | { readonly type: 'webhook'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly headers: Readonly<Record<string, string>>; readonly retries: number; readonly backoffMs: number }
-) & { readonly types: readonly string[] | undefined; readonly minSeverity: EventSeverity };
+  | ({ readonly type: 'webhook'; readonly format: 'native' | 'ocsf' } & JsonPosterOptions);
+
+export type EventSinkConfig = ({ readonly type: 'audit' } | SinkDelivery) & { readonly types: readonly string[] | undefined; readonly minSeverity: EventSeverity };
 
 export type CorrelationRuleConfig =
   | { readonly id: string; readonly types: readonly string[]; readonly count: number; readonly withinMs: number; readonly same: 'session' | 'server' | 'global'; readonly raise: EventSeverity }
@@ -175,7 +177,7 @@ export interface AuditConfig {
   /** A file every seal is also appended to. */
   readonly exportSeals: string | undefined;
   /** Webhooks every seal is also POSTed to. */
-  readonly sealWebhooks: readonly { readonly url: string; readonly headers: Readonly<Record<string, string>>; readonly retries: number; readonly backoffMs: number }[];
+  readonly sealWebhooks: readonly JsonPosterOptions[];
   readonly queue: number;
   readonly onOverload: 'block' | 'drop-with-alert';
   /** In block mode, how long a call waits for room in a full queue before it is refused. */

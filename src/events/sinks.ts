@@ -6,6 +6,7 @@
  * backlog, retries, and drops (counted, logged once per burst) what does not fit.
  */
 import type * as Dgram from 'node:dgram';
+import type { SinkDelivery } from '../config/config.ts';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import type * as Net from 'node:net';
 import { hostname } from 'node:os';
@@ -16,17 +17,7 @@ import type { SecurityEvent } from './bus.ts';
 import { toOcsf } from './ocsf.ts';
 import type { Severity } from './taxonomy.ts';
 
-export type SinkConfig =
-  | { readonly type: 'file'; readonly path: string; readonly format: 'native' | 'ocsf' }
-  | { readonly type: 'syslog'; readonly url: string; readonly format: 'native' | 'ocsf'; readonly appName: string; readonly facility: number }
-  | {
-      readonly type: 'webhook';
-      readonly url: string;
-      readonly format: 'native' | 'ocsf';
-      readonly headers: Readonly<Record<string, string>>;
-      readonly retries: number;
-      readonly backoffMs: number;
-    };
+export type SinkConfig = SinkDelivery;
 
 export interface Sink {
   send(event: SecurityEvent): void;
