@@ -193,7 +193,11 @@ export class AuditStore {
       this.#db = new DatabaseSync(path);
       // Another gateway may hold the write lock for a batch: wait for it rather than fail.
       this.#db.exec('PRAGMA busy_timeout = 10000');
-      this.#db.exec(`
+      // SQLite answers "database is locked" at once, without waiting, to a connection that
+      // switches a new database to WAL while another is doing the same: gateways that start
+      // together try again.
+      const db = this.#db;
+      whileBusy(() => db.exec(`
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = ${options.fsync === false ? 'NORMAL' : 'FULL'};
         CREATE TABLE IF NOT EXISTS records (
@@ -207,7 +211,7 @@ export class AuditStore {
         CREATE TABLE IF NOT EXISTS prunes (
           id INTEGER PRIMARY KEY, upto INTEGER NOT NULL, head TEXT NOT NULL, time TEXT NOT NULL,
           reason TEXT NOT NULL, alg TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL);
-      `);
+      `));
     }
     this.#last = this.#db.prepare('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1');
   }
@@ -432,6 +436,21 @@ export class AuditStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+}
+
+/** Runs `work`, again after a short pause while SQLite says the database is locked (at most 10 s). */
+function whileBusy(work: () => void): void {
+  const deadline = Date.now() + 10_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      const busy = /database is locked|SQLITE_BUSY/i.test((error as Error).message);
+      if (!busy || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, 10 + Math.random() * 40);
+    }
   }
 }
 

@@ -262,6 +262,34 @@ describe('several writers on one store', () => {
     expect(result.unsealed).toBe(0);
   });
 
+  it('opens a new store in several processes at once, each writing into one chain', async () => {
+    const { spawn } = await import('node:child_process');
+    const fresh = join(dir, 'together');
+    // Every process opens the store at the same moment, so their first statements collide.
+    const at = Date.now() + 1500;
+    const script = `
+      const { AuditStore } = await import(${JSON.stringify(new URL('../../src/audit/store.ts', import.meta.url).href)});
+      while (Date.now() < ${at});
+      const store = new AuditStore({ dir: ${JSON.stringify(fresh)} });
+      store.append([{ id: String(process.pid), timestamp: new Date().toISOString(), context: { session_id: String(process.pid) } }]);
+      store.close();`;
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        new Promise<{ code: number | null; err: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('exit', (code) => resolve({ code, err }));
+        }),
+      ),
+    );
+    expect(runs.filter((r) => r.code !== 0).map((r) => r.err)).toEqual([]);
+    const store = new AuditStore({ dir: fresh, readonly: true });
+    const result = verifyStore(store);
+    store.close();
+    expect(result).toMatchObject({ ok: true, records: 12 });
+  });
+
   it('makes one sealing key and one hash key when writers start together', async () => {
     const { spawn } = await import('node:child_process');
     const fresh = join(dir, 'fresh');
