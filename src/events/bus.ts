@@ -53,9 +53,28 @@ export class EventBus {
     };
   }
 
+  /**
+   * An event a subscriber raises while another is being delivered (a correlation alert) waits
+   * until that one has reached every subscriber: each sink sees a cause before its alert.
+   */
+  readonly #queue: SecurityEvent[] = [];
+  #delivering = false;
+
   emit(input: EventInput): SecurityEvent {
     const event: SecurityEvent = { id: randomUUID(), time: new Date().toISOString(), severity: input.severity ?? EVENT_TYPES[input.type].severity, ...withoutSeverity(input) };
     this.#emitted++;
+    this.#queue.push(event);
+    if (this.#delivering) return event;
+    this.#delivering = true;
+    try {
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) this.#deliver(next);
+    } finally {
+      this.#delivering = false;
+    }
+    return event;
+  }
+
+  #deliver(event: SecurityEvent): void {
     for (const s of this.#subscribers) {
       if (!s.matches(event)) continue;
       try {
@@ -64,7 +83,6 @@ export class EventBus {
         // A failing subscriber is its own problem (sinks report their own failures).
       }
     }
-    return event;
   }
 }
 

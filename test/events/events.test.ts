@@ -116,6 +116,15 @@ describe('correlation', () => {
     bus.emit({ type: 'event.security.flow_control.egress', message: 'm', session: 'd' });
     expect(alerts).toHaveLength(1);
   });
+
+  it('delivers an alert after the event that raised it, to every subscriber (a sink subscribed after the rules too)', () => {
+    const { bus } = setup();
+    const seen: string[] = [];
+    bus.subscribe({}, (e) => seen.push(e.type));
+    bus.emit({ type: 'event.security.data.secret_seen', message: 'm', session: 'a' });
+    bus.emit({ type: 'event.security.flow_control.egress', message: 'm', session: 'a' });
+    expect(seen).toEqual(['event.security.data.secret_seen', 'event.security.flow_control.egress', 'event.security.correlation.alert']);
+  });
 });
 
 describe('OCSF', () => {
