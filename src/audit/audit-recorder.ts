@@ -229,10 +229,13 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
     }
   };
 
+  /** Asks the writer for a snapshot; it comes after every batch posted before it. */
+  const askSnapshot = (request: { session: string; reason: string }) => void writer.snapshot(request.session, request.reason).catch(() => undefined);
+
   const flush = () => {
     if (scheduled) {
-      clearImmediate(scheduled as NodeJS.Immediate);
-      clearTimeout(scheduled as NodeJS.Timeout);
+      if (block) clearImmediate(scheduled as NodeJS.Immediate);
+      else clearTimeout(scheduled as NodeJS.Timeout);
       scheduled = undefined;
     }
     // One batch with the writer at a time (group commit): what arrives meanwhile waits and goes
@@ -245,31 +248,32 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
     queue = [];
     acks = [];
     snapshots = [];
-    let records: StoredRecord[];
+    let records: StoredRecord[] | undefined;
     try {
       records = batchOf.map((p) => ('event' in p ? eventRecord(p.event) : flowRecord(p.entry, p.time, p.content, contentOptions)));
     } catch (error) {
       failed(settled, batchOf.length, (error as Error).message);
-      for (const request of after) void writer.snapshot(request.session, request.reason).catch(() => undefined);
-      return admit();
     }
-    const batch = (inFlight = { size: records.length, since });
-    const write = writer.write(records).then(
-      () => {
-        for (const ack of settled) ack.resolve();
-      },
-      (error: Error) => failed(settled, batch.size, error.message),
-    );
-    // Posted after the batch (the writer takes messages in order).
-    for (const request of after) void writer.snapshot(request.session, request.reason).catch(() => undefined);
-    writes.add(write);
-    void write.finally(() => {
-      writes.delete(write);
-      inFlight = undefined;
-      admit();
-      // What gathered meanwhile goes next (block mode: at once; otherwise once it has gathered).
-      if (queue.length > 0) schedule();
-    });
+    if (records) {
+      const batch = (inFlight = { size: records.length, since });
+      const write = writer.write(records).then(
+        () => {
+          for (const ack of settled) ack.resolve();
+        },
+        (error: Error) => failed(settled, batch.size, error.message),
+      );
+      writes.add(write);
+      void write.finally(() => {
+        writes.delete(write);
+        inFlight = undefined;
+        admit();
+        // What gathered meanwhile goes next (block mode: at once; otherwise once it has gathered).
+        if (queue.length > 0) schedule();
+      });
+    }
+    // After the batch: the snapshots include its records.
+    after.forEach(askSnapshot);
+    if (!records) admit();
   };
 
   function enqueue(entry: DecisionRecord, content: RecordedContent | undefined, ack?: Ack): void {
@@ -303,7 +307,7 @@ export async function createAuditRecorder(config: AuditConfig, logger: Logger, o
     snapshot(session, reason) {
       if (closed) return;
       if (queue.length > 0) snapshots.push({ session, reason });
-      else void writer.snapshot(session, reason).catch(() => undefined);
+      else askSnapshot({ session, reason });
     },
     ...(block ? { recordsEverything: true } : {}),
     record(entry, content) {

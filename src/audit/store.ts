@@ -178,7 +178,7 @@ export class AuditStore {
   readonly #last: StatementSync;
   #insert: StatementSync | undefined;
   #closed = false;
-  #key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
+  #signer: { readonly id: string; sign(body: string): string } | undefined;
 
   constructor(options: AuditStoreOptions) {
     this.dir = options.dir;
@@ -270,15 +270,23 @@ export class AuditStore {
     });
   }
 
+  /** The data directory's Ed25519 key (made on first use): its id, and signatures over a body. */
+  #signing(): { readonly id: string; sign(body: string): string } {
+    if (!this.#signer) {
+      const { privateKey, publicKey } = sealingKey(this.dir);
+      this.#signer = { id: keyId(publicKey), sign: (body) => sign(null, Buffer.from(body, 'utf8'), privateKey).toString('base64') };
+    }
+    return this.#signer;
+  }
+
   /** Signs the chain's head as it is now; the seal is stored and, when configured, exported. */
   seal(now = new Date()): Seal {
-    this.#key ??= sealingKey(this.dir);
-    const key = this.#key;
+    const key = this.#signing();
     const seal = this.#transaction(() => {
       const head = this.head;
       // The count is of records ever written (the head's sequence), so retention does not change it.
-      const unsigned = { seq: head.seq, count: head.seq, head: head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
-      const signed: Seal = { ...unsigned, signature: sign(null, Buffer.from(sealBody(unsigned), 'utf8'), key.privateKey).toString('base64') };
+      const unsigned = { seq: head.seq, count: head.seq, head: head.hash, time: now.toISOString(), alg: SEAL_ALGORITHM, key: key.id };
+      const signed: Seal = { ...unsigned, signature: key.sign(sealBody(unsigned)) };
       this.#db.prepare('INSERT INTO seals (seq, count, head, time, alg, key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)').run(signed.seq, signed.count, signed.head, signed.time, signed.alg, signed.key, signed.signature);
       return signed;
     });
@@ -292,8 +300,7 @@ export class AuditStore {
    * in the same transaction. Returns the last sequence removed, or 0.
    */
   retain(policy: { maxAgeMs?: number; maxBytes?: number; archive?: string }, now = new Date()): number {
-    this.#key ??= sealingKey(this.dir);
-    const key = this.#key;
+    const key = this.#signing();
     return this.#transaction(() => {
       const range = this.#db.prepare('SELECT min(seq) AS first, max(seq) AS last, count(*) AS n FROM records').get() as { first: number | null; last: number | null; n: number };
       const count = Number(range.n);
@@ -319,8 +326,8 @@ export class AuditStore {
       if (upto < first) return 0;
       const at = this.#db.prepare('SELECT hash FROM records WHERE seq = ?').get(upto) as { hash: string } | undefined;
       if (!at) return 0;
-      const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: policy.archive ? 'retention (archived)' : 'retention', alg: SEAL_ALGORITHM, key: keyId(key.publicKey) };
-      const signature = sign(null, Buffer.from(pruneBody(unsigned), 'utf8'), key.privateKey).toString('base64');
+      const unsigned = { upto, head: at.hash, time: now.toISOString(), reason: policy.archive ? 'retention (archived)' : 'retention', alg: SEAL_ALGORITHM, key: key.id };
+      const signature = key.sign(pruneBody(unsigned));
       // Rotation: the records leave for an archive file, on disk before they leave the store.
       if (policy.archive) this.#archive(policy.archive, first, { ...unsigned, signature });
       this.#db.prepare('DELETE FROM records WHERE seq <= ?').run(upto);
@@ -368,7 +375,7 @@ export class AuditStore {
    * too: the key is read from the data directory). Written to `file` when given (mode 0600).
    */
   snapshot(options: { session: string; trigger: Snapshot['trigger']; reason: string; file?: string }, now = new Date()): SignedSnapshot {
-    this.#key ??= sealingKey(this.dir);
+    const key = this.#signing();
     const records = (this.#db.prepare('SELECT seq, prev, hash, body FROM records WHERE session = ? ORDER BY seq').all(options.session) as unknown as ChainRow[]).map(exportLine);
     const head = this.head;
     const snapshot: Snapshot = {
@@ -381,9 +388,9 @@ export class AuditStore {
       chain_position: { seq: head.seq, head: head.hash },
       records,
       alg: SEAL_ALGORITHM,
-      key: keyId(this.#key.publicKey),
+      key: key.id,
     };
-    const signed: SignedSnapshot = { snapshot, signature: sign(null, Buffer.from(canonicalJson(snapshot), 'utf8'), this.#key.privateKey).toString('base64') };
+    const signed: SignedSnapshot = { snapshot, signature: key.sign(canonicalJson(snapshot)) };
     if (options.file) {
       mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
       writeFileSync(options.file, `${JSON.stringify(signed)}\n`, { mode: 0o600, flag: 'wx' });
